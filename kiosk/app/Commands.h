@@ -1,0 +1,15 @@
+// One function per `qkiosk` subcommand. Each returns the process exit status:
+// 0 PASS/success, 1 FAIL/mismatch, 2 error (DESIGN.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kiosk::app {
+
+int scanCommand(const std::vector<std::string>& args);
+
+// Prints "qkiosk: <message>" on stderr and returns 2.
+int usageError(const std::string& message);
+
+}  // namespace kiosk::app

@@ -1,0 +1,43 @@
+// qkiosk: the kiosk's one command-line front end (DESIGN.md "Command-line
+// contract"). Dispatches to one file per subcommand.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "Commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: qkiosk <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--config FILE]\n"
+    "       [--json FILE|-] [--quiet]\n"
+    "      read the media in userspace and scan every file with libclamav;\n"
+    "      exit 0 PASS, 1 FAIL, 2 error\n"
+    "  help             this text\n"
+    "  version          the qkiosk version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const std::string cmd = args.front();
+    args.erase(args.begin());
+    if (cmd == "scan") return kiosk::app::scanCommand(args);
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (cmd == "version" || cmd == "--version") {
+        std::puts("qkiosk " QKIOSK_VERSION);
+        return 0;
+    }
+    return kiosk::app::usageError("unknown command \"" + cmd + "\" (see qkiosk help)");
+}

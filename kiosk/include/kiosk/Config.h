@@ -1,0 +1,47 @@
+// The kiosk configuration (TOML, DESIGN.md "Kiosk config"), with every key
+// optional and documented defaults. Unknown keys are errors: a typo must not
+// silently loosen a limit. Errors name the file, line and column.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "qkiosk/protocol/Result.h"
+
+namespace kiosk {
+
+struct FixedDevice {
+    std::string port, vendorId, productId;
+};
+
+struct ScanSettings {
+    std::uint64_t maxFileSize = 1ull << 30;        // bytes, per file and per archive member
+    std::uint64_t maxScanSize = 2047ull << 20;     // bytes scanned within one file, extracted content included
+    std::uint32_t maxRecursion = 17;               // archive nesting depth
+    std::uint32_t maxFiles = 10000;                // members within one file
+    std::uint32_t maxScanTimeSeconds = 300;        // per file
+    std::uint32_t threads = 0;                     // scan threads; 0 = one per core
+    std::uint32_t stallTimeoutSeconds = 600;       // no word from a worker for this long: FAIL
+    std::uint64_t inflightBytes = 256ull << 20;    // file content read ahead of the scanner
+    std::vector<std::string> blockedNames{"autorun.inf", "*.lnk"};
+};
+
+struct Config {
+    std::string kioskId = "kiosk-1";
+    std::string dbDir = "/var/lib/qkiosk/clamav";
+    std::string policy = "/etc/qkiosk/whitelist.toml";
+    std::string unknownMedia = "scan";
+    std::string log = "/var/lib/qkiosk/log.db";
+    std::string spoolDir = "/var/spool/qkiosk";
+    std::uint32_t maxSignatureAgeDays = 7;
+    std::vector<FixedDevice> fixedDevices;
+    ScanSettings scan;
+};
+
+inline constexpr const char* kDefaultConfigPath = "/etc/qkiosk/qkiosk.toml";
+
+Result<Config> parseConfig(const std::string& text, const std::string& sourceName);
+Result<Config> loadConfig(const std::string& path);
+
+}  // namespace kiosk

@@ -1,0 +1,72 @@
+// The outcome of one scan session: the JSON report of DESIGN.md (see
+// docs/report-format.md) as an immutable value, built by ScanSession.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qkiosk/protocol/Messages.h"
+
+namespace kiosk {
+
+struct Reason {
+    proto::ReasonCode code;
+    std::string path;     // "/p1/docs/a.zip!b.exe", "/p1/" for a volume, "/" for the media
+    std::string detail;
+};
+
+struct PartitionInfo {
+    std::uint32_t index = 0;
+    std::string scheme;
+    std::string fs;
+    std::string label;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+struct FileRecord {
+    std::string path;
+    std::uint64_t size = 0;
+    std::string sha256;   // hex
+    std::string mime;     // "" when not scanned (too large, empty, unreadable)
+};
+
+struct EngineInfo {
+    std::string libclamav;
+    std::uint64_t signatures = 0;
+    std::string dbVersion;
+    std::string dbTime;
+    std::uint64_t loadMillis = 0;
+};
+
+struct DeviceIdentity {
+    std::string vendorId, productId, serial;
+    std::vector<std::string> interfaces;
+};
+
+struct Report {
+    bool pass = false;
+    std::vector<Reason> reasons;
+    std::optional<DeviceIdentity> device;
+    std::string source;                  // the image or device path that was scanned
+    std::uint64_t mediaSize = 0;
+    std::vector<PartitionInfo> partitions;
+    std::vector<FileRecord> files;       // sorted by path
+    std::uint64_t filesScanned = 0;
+    std::uint64_t bytesScanned = 0;
+    std::string manifestSha256;
+    EngineInfo engine;
+    std::string ticketId;
+    std::string started, finished;       // RFC 3339, UTC
+    double seconds = 0;
+};
+
+// JSON text of the report (DESIGN.md's schema plus documented extensions).
+std::string toJson(const Report& r);
+
+// The summary `qkiosk scan` prints for a person.
+std::string toSummary(const Report& r);
+
+}  // namespace kiosk

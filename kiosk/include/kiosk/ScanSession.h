@@ -1,0 +1,51 @@
+// One scan of one medium, start to verdict: starts the reader and scanner
+// workers, hands the reader the read-only media descriptor, forwards each
+// file's sealed content to the scanner, applies the file-type policy, and
+// turns everything into a Report. The front end never parses media bytes; it
+// only validates the workers' messages. Fail closed: a worker that stops,
+// stalls or misbehaves turns the session into a FAIL with a reason.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "kiosk/Config.h"
+#include "kiosk/Media.h"
+#include "kiosk/Report.h"
+#include "qkiosk/protocol/Result.h"
+
+namespace kiosk {
+
+struct ScanOptions {
+    std::string dbDir;
+    ScanSettings settings;
+    std::optional<DeviceIdentity> device;
+};
+
+struct Progress {
+    std::uint64_t filesSeen = 0, filesDone = 0;
+    std::uint64_t bytesSeen = 0, bytesDone = 0;
+    std::string currentPath;
+};
+
+class ScanSession {
+public:
+    explicit ScanSession(ScanOptions options) : options_(std::move(options)) {}
+
+    // Called as files are read and scanned (for a progress display).
+    void onProgress(std::function<void(const Progress&)> cb) { progress_ = std::move(cb); }
+
+    // An error means no verdict could be reached at all (the workers could not
+    // start, the signatures could not be loaded): the caller reports exit 2.
+    Result<Report> run(Media& media);
+
+private:
+    ScanOptions options_;
+    std::function<void(const Progress&)> progress_;
+};
+
+std::string newTicketId();
+std::string rfc3339Now();
+
+}  // namespace kiosk

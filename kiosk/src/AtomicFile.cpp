@@ -1,0 +1,46 @@
+#include "kiosk/AtomicFile.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "qkiosk/protocol/UniqueFd.h"
+
+namespace kiosk {
+
+Status writeFileAtomically(const std::string& path, const std::string& content) {
+    const std::filesystem::path target(path);
+    const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::string hidden(".");   // (built by appends: g++ 12 warns falsely on "." + string)
+    hidden.append(target.filename().string()).append(".XXXXXX");
+    std::string tmpl = (dir / hidden).string();
+    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    if (!fd.valid()) return makeError(path + ": cannot create: " + std::strerror(errno));
+    auto fail = [&](const char* what) {
+        const std::string msg = path + ": " + what + ": " + std::strerror(errno);
+        ::unlink(tmpl.c_str());
+        return makeError(msg);
+    };
+    std::size_t done = 0;
+    while (done < content.size()) {
+        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("cannot write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fchmod(fd.get(), 0644) != 0) return fail("cannot set permissions");
+    if (::fsync(fd.get()) != 0) return fail("cannot sync");
+    fd.reset();
+    if (::rename(tmpl.c_str(), path.c_str()) != 0) return fail("cannot rename into place");
+    UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dirFd.valid()) ::fsync(dirFd.get());
+    return {};
+}
+
+}  // namespace kiosk

@@ -1,0 +1,170 @@
+#include "kiosk/Config.h"
+
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace kiosk {
+namespace {
+
+std::string where(const std::string& source, const toml::source_region& r) {
+    return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+class Reader {
+public:
+    Reader(const std::string& source) : source_(source) {}
+
+    Status unknownKeys(const toml::table& t, const std::set<std::string>& known, const std::string& table) {
+        for (const auto& [k, v] : t)
+            if (!known.count(std::string(k.str())))
+                return makeError(where(source_, k.source()) + ": unknown key \"" + std::string(k.str()) + "\"" +
+                                 (table.empty() ? "" : " in [" + table + "]"));
+        return {};
+    }
+
+    Status string(const toml::table& t, const char* key, std::string& out) {
+        const auto* node = t.get(key);
+        if (!node) return {};
+        const auto* s = node->as_string();
+        if (!s) return makeError(where(source_, node->source()) + ": \"" + key + "\" must be a string");
+        out = s->get();
+        return {};
+    }
+
+    template <typename T>
+    Status integer(const toml::table& t, const char* key, T& out, std::int64_t min, std::int64_t max) {
+        const auto* node = t.get(key);
+        if (!node) return {};
+        const auto* i = node->as_integer();
+        if (!i) return makeError(where(source_, node->source()) + ": \"" + key + "\" must be an integer");
+        if (i->get() < min || i->get() > max)
+            return makeError(where(source_, node->source()) + ": \"" + key + "\" must be between " + std::to_string(min) +
+                             " and " + std::to_string(max));
+        out = static_cast<T>(i->get());
+        return {};
+    }
+
+    // Sizes as integers (bytes) or strings with a unit: "512MiB", "1GiB".
+    Status size(const toml::table& t, const char* key, std::uint64_t& out, std::uint64_t max) {
+        const auto* node = t.get(key);
+        if (!node) return {};
+        if (node->as_integer()) return integer(t, key, out, 1, static_cast<std::int64_t>(max));
+        const auto* s = node->as_string();
+        static const std::regex re(R"(^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$)");
+        std::smatch m;
+        const std::string text = s ? s->get() : "";
+        if (!s || !std::regex_match(text, m, re))
+            return makeError(where(source_, node->source()) + ": \"" + key + "\" must be a size like 512MiB or 1GiB");
+        std::uint64_t v = std::stoull(m[1].str());
+        const std::string unit = m[2].str();
+        const int shift = unit == "KiB" ? 10 : unit == "MiB" ? 20 : unit == "GiB" ? 30 : 0;
+        if (v == 0 || v > (max >> shift))
+            return makeError(where(source_, node->source()) + ": \"" + key + "\" must be between 1 byte and " +
+                             std::to_string(max) + " bytes");
+        out = v << shift;
+        return {};
+    }
+
+    Status strings(const toml::table& t, const char* key, std::vector<std::string>& out) {
+        const auto* node = t.get(key);
+        if (!node) return {};
+        const auto* arr = node->as_array();
+        if (!arr) return makeError(where(source_, node->source()) + ": \"" + key + "\" must be an array of strings");
+        std::vector<std::string> v;
+        for (const auto& e : *arr) {
+            const auto* s = e.as_string();
+            if (!s) return makeError(where(source_, e.source()) + ": \"" + key + "\" must hold only strings");
+            v.push_back(s->get());
+        }
+        out = std::move(v);
+        return {};
+    }
+
+    const std::string& source() const { return source_; }
+
+private:
+    std::string source_;
+};
+
+#define QK_CHECK(expr)          \
+    do {                        \
+        auto st_ = (expr);      \
+        if (!st_) return st_.error(); \
+    } while (0)
+
+}  // namespace
+
+Result<Config> parseConfig(const std::string& text, const std::string& sourceName) {
+    toml::table root;
+    try {
+        root = toml::parse(text, sourceName);
+    } catch (const toml::parse_error& e) {
+        return makeError(where(sourceName, e.source()) + ": " + std::string(e.description()));
+    }
+    Reader r(sourceName);
+    Config c;
+    QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
+                                  "max_signature_age_days", "fixed_devices", "scan"}, ""));
+    QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
+    QK_CHECK(r.string(root, "db_dir", c.dbDir));
+    QK_CHECK(r.string(root, "policy", c.policy));
+    QK_CHECK(r.string(root, "unknown_media", c.unknownMedia));
+    if (c.unknownMedia != "scan" && c.unknownMedia != "refuse")
+        return makeError(where(sourceName, root.get("unknown_media")->source()) + ": \"unknown_media\" must be \"scan\" or \"refuse\"");
+    QK_CHECK(r.string(root, "log", c.log));
+    QK_CHECK(r.string(root, "spool_dir", c.spoolDir));
+    QK_CHECK(r.integer(root, "max_signature_age_days", c.maxSignatureAgeDays, 1, 365));
+    if (const auto* node = root.get("fixed_devices")) {
+        const auto* arr = node->as_array();
+        if (!arr) return makeError(where(sourceName, node->source()) + ": \"fixed_devices\" must be an array of tables");
+        for (const auto& e : *arr) {
+            const auto* t = e.as_table();
+            if (!t) return makeError(where(sourceName, e.source()) + ": each fixed device must be a table {port, vendor_id, product_id}");
+            FixedDevice d;
+            QK_CHECK(r.unknownKeys(*t, {"port", "vendor_id", "product_id"}, "fixed_devices"));
+            QK_CHECK(r.string(*t, "port", d.port));
+            QK_CHECK(r.string(*t, "vendor_id", d.vendorId));
+            QK_CHECK(r.string(*t, "product_id", d.productId));
+            static const std::regex hex4("^[0-9a-fA-F]{4}$");
+            if (d.port.empty() || !std::regex_match(d.vendorId, hex4) || !std::regex_match(d.productId, hex4))
+                return makeError(where(sourceName, e.source()) + ": a fixed device needs port, and vendor_id/product_id as 4 hex digits");
+            c.fixedDevices.push_back(d);
+        }
+    }
+    if (const auto* node = root.get("scan")) {
+        const auto* t = node->as_table();
+        if (!t) return makeError(where(sourceName, node->source()) + ": \"scan\" must be a table");
+        QK_CHECK(r.unknownKeys(*t, {"max_file_size", "max_scan_size", "max_recursion", "max_files", "max_scan_time",
+                                    "threads", "stall_timeout", "inflight_bytes", "blocked_names"}, "scan"));
+        auto& s = c.scan;
+        // libclamav cannot scan anything of 2 GiB or more.
+        constexpr std::uint64_t kClamMax = (2ull << 30) - 1;
+        QK_CHECK(r.size(*t, "max_file_size", s.maxFileSize, kClamMax));
+        QK_CHECK(r.size(*t, "max_scan_size", s.maxScanSize, kClamMax));
+        QK_CHECK(r.integer(*t, "max_recursion", s.maxRecursion, 1, 64));
+        QK_CHECK(r.integer(*t, "max_files", s.maxFiles, 1, 1000000));
+        QK_CHECK(r.integer(*t, "max_scan_time", s.maxScanTimeSeconds, 1, 86400));
+        QK_CHECK(r.integer(*t, "threads", s.threads, 0, 256));
+        QK_CHECK(r.integer(*t, "stall_timeout", s.stallTimeoutSeconds, 5, 86400));
+        QK_CHECK(r.size(*t, "inflight_bytes", s.inflightBytes, 1ull << 40));
+        QK_CHECK(r.strings(*t, "blocked_names", s.blockedNames));
+    }
+    return c;
+}
+
+Result<Config> loadConfig(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(path + ": " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parseConfig(ss.str(), path);
+}
+
+}  // namespace kiosk

@@ -1,0 +1,398 @@
+#include "kiosk/ScanSession.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "kiosk/FileTypePolicy.h"
+#include "kiosk/Manifest.h"
+#include "kiosk/WorkerProcess.h"
+#include "qkiosk/protocol/Sha256.h"
+
+namespace kiosk {
+namespace {
+
+using proto::ReasonCode;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kInflightFiles = 64;
+
+std::string human(std::uint64_t bytes) {
+    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+struct PendingFile {
+    std::string path;
+    std::uint64_t size = 0;
+    std::string sha256;
+};
+
+// Everything the session learns, turned into a Report at the end.
+class Collector {
+public:
+    explicit Collector(const ScanSettings& s) : policy_(s.blockedNames), settings_(s) {}
+
+    void reason(ReasonCode code, std::string path, std::string detail) {
+        reasons_.push_back(Reason{code, std::move(path), std::move(detail)});
+    }
+
+    Status partition(const proto::Partition& p) {
+        if (partitionIndexes_.count(p.index)) return makeError("partition " + std::to_string(p.index) + " reported twice");
+        partitionIndexes_.insert(p.index);
+        partitions_.push_back(PartitionInfo{p.index, p.scheme, p.fs, p.label, p.offset, p.length});
+        return {};
+    }
+
+    // Validates a file announcement; returns whether its content goes to the scanner.
+    Result<bool> file(const proto::FileEntry& e, bool hasFd) {
+        if (!partitionIndexes_.count(e.partition)) return makeError("file in an unannounced partition");
+        const std::string prefix = "/p" + std::to_string(e.partition) + "/";
+        if (!e.path.starts_with(prefix) || e.path.size() == prefix.size()) return makeError("file path outside its partition");
+        if (e.id <= lastId_) return makeError("file ids out of order");
+        lastId_ = e.id;
+        if (hasFd != (e.content == proto::Content::Attached)) return makeError("content descriptor missing or unexpected");
+
+        FileRecord rec{e.path, e.size, toHex(e.sha256), ""};
+        if (e.content == proto::Content::TooLarge) {
+            reason(ReasonCode::Unscannable, e.path,
+                   "file of " + human(e.size) + " exceeds the scan limit of " + human(settings_.maxFileSize));
+            if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
+        } else if (e.content == proto::Content::Empty) {
+            if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
+            ++filesScanned_;
+        } else {
+            pending_[e.id] = PendingFile{e.path, e.size, rec.sha256};
+            fileIndex_[e.id] = files_.size();
+        }
+        files_.push_back(std::move(rec));
+        return e.content == proto::Content::Attached;
+    }
+
+    Status result(const proto::ScanResult& r) {
+        auto it = pending_.find(r.id);
+        if (it == pending_.end()) return makeError("result for a file that was not sent");
+        const PendingFile f = it->second;
+        pending_.erase(it);
+        files_[fileIndex_[r.id]].mime = r.mime;
+        for (const auto& h : r.hits) {
+            const std::string where = h.member.empty() ? f.path : f.path + "!" + h.member;
+            reason(h.kind == proto::Verdict::Infected ? ReasonCode::Infected : ReasonCode::Unscannable, where, h.detail);
+        }
+        if (r.verdict() != proto::Verdict::Unscannable) {
+            ++filesScanned_;
+            bytesScanned_ += f.size;
+        }
+        if (auto t = policy_.check(f.path, r.mime)) reason(t->code, f.path, t->detail);
+        return {};
+    }
+
+    // Whatever was sent but never answered cannot pass.
+    void abandonPending(const std::string& why) {
+        for (const auto& [id, f] : pending_) reason(ReasonCode::Unscannable, f.path, why);
+        pending_.clear();
+    }
+
+    bool hasPending() const { return !pending_.empty(); }
+    std::size_t pendingCount() const { return pending_.size(); }
+
+    Report finish(Report r) {
+        std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
+        std::stable_sort(reasons_.begin(), reasons_.end(), [](const Reason& a, const Reason& b) {
+            return a.path != b.path ? a.path < b.path : a.code < b.code;
+        });
+        r.manifestSha256 = manifestSha256(files_);
+        r.files = std::move(files_);
+        r.partitions = std::move(partitions_);
+        r.reasons = std::move(reasons_);
+        r.filesScanned = filesScanned_;
+        r.bytesScanned = bytesScanned_;
+        r.pass = r.reasons.empty();
+        return r;
+    }
+
+private:
+    FileTypePolicy policy_;
+    ScanSettings settings_;
+    std::vector<Reason> reasons_;
+    std::vector<PartitionInfo> partitions_;
+    std::set<std::uint32_t> partitionIndexes_;
+    std::vector<FileRecord> files_;
+    std::map<std::uint64_t, PendingFile> pending_;
+    std::map<std::uint64_t, std::size_t> fileIndex_;
+    std::uint64_t lastId_ = 0;
+    std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
+};
+
+std::string baseName(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string rfc3339Now() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string newTicketId() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    std::uint8_t rnd[4] = {};
+    if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd)) {
+        const auto ns = Clock::now().time_since_epoch().count();
+        for (int i = 0; i < 4; ++i) rnd[i] = static_cast<std::uint8_t>(ns >> (8 * i));
+    }
+    return std::string(stamp) + "-" + toHex(rnd);
+}
+
+Result<Report> ScanSession::run(Media& media) {
+    const auto& s = options_.settings;
+    Report report;
+    report.source = media.path;
+    report.mediaSize = media.size;
+    report.device = options_.device;
+    report.ticketId = newTicketId();
+    report.started = rfc3339Now();
+    const auto t0 = Clock::now();
+
+    std::vector<std::string> scanArgs = {"--db", options_.dbDir,
+                                         "--max-file-size", std::to_string(s.maxFileSize),
+                                         "--max-scan-size", std::to_string(s.maxScanSize),
+                                         "--max-recursion", std::to_string(s.maxRecursion),
+                                         "--max-files", std::to_string(s.maxFiles),
+                                         "--max-scan-time-ms", std::to_string(std::uint64_t{s.maxScanTimeSeconds} * 1000)};
+    if (s.threads) {
+        scanArgs.push_back("--threads");
+        scanArgs.push_back(std::to_string(s.threads));
+    }
+    auto scanner = WorkerProcess::start(workerPath("qkiosk-scanner"), scanArgs);
+    if (!scanner) return scanner.error();
+    auto reader = WorkerProcess::start(workerPath("qkiosk-reader"), {});
+    if (!reader) return reader.error();
+
+    // The reader gets its own descriptor of the media, read-only, and nothing else.
+    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, s.maxFileSize, s.inflightBytes, kInflightFiles}),
+                              UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
+
+    Collector c(s);
+    Progress progress;
+    bool readerOpen = true, readerDone = false, scannerOpen = true, scannerReady = false;
+    auto lastWord = Clock::now();
+    const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
+
+    auto stopReader = [&](ReasonCode code, const std::string& why) {
+        reader->kill();
+        reader->channel().close();
+        readerOpen = false;
+        c.reason(code, "/", why);
+    };
+
+    for (;;) {
+        // Done when the media is read, every file answered, and the engine is
+        // known (the report names the signatures even for an empty stick).
+        const bool finished = (readerDone || !readerOpen) && !c.hasPending() && (scannerReady || !scannerOpen);
+        if (finished) break;
+        if (!scannerOpen && c.hasPending()) {
+            c.abandonPending("not scanned: the scanner stopped (" + scanner->wait() + ")");
+            continue;
+        }
+        if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
+            stopReader(ReasonCode::ReadError, "media reader unreachable: " + st.error().message);
+        if (auto st = scanner->channel().flush(); !st && scannerOpen) {
+            scanner->kill();
+            scanner->channel().close();
+            scannerOpen = false;
+            continue;
+        }
+
+        pollfd fds[2] = {{-1, 0, 0}, {-1, 0, 0}};
+        if (readerOpen) fds[0] = {reader->channel().fd(), static_cast<short>(POLLIN | (reader->channel().hasPending() ? POLLOUT : 0)), 0};
+        if (scannerOpen) fds[1] = {scanner->channel().fd(), static_cast<short>(POLLIN | (scanner->channel().hasPending() ? POLLOUT : 0)), 0};
+        const auto left = stall - (Clock::now() - lastWord);
+        const int timeoutMs = static_cast<int>(std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+        const int n = ::poll(fds, 2, timeoutMs);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return makeError(std::string("poll: ") + std::strerror(errno));
+        }
+        if (n == 0) {
+            const std::string why = "no progress for " + std::to_string(s.stallTimeoutSeconds) + " s: the scan was stopped";
+            if (readerOpen && !readerDone) stopReader(ReasonCode::ReadError, "media reader stalled: " + why);
+            scanner->kill();
+            scanner->channel().close();
+            scannerOpen = false;
+            c.abandonPending(why);
+            break;
+        }
+
+        if (readerOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            lastWord = Clock::now();
+            auto r = reader->channel().receive();
+            if (!r) {
+                stopReader(ReasonCode::ReadError, "media reader sent an invalid frame: " + r.error().message);
+            } else if (!r->has_value()) {
+                reader->channel().close();
+                readerOpen = false;
+                if (!readerDone) {
+                    const auto how = reader->wait();
+                    c.reason(ReasonCode::ReadError, "/", "media reader stopped before the end of the media (" +
+                                                             (how.empty() ? std::string("exited early") : how) + ")");
+                }
+            } else {
+                auto& msg = **r;
+                Status st{};
+                switch (msg.frame.type) {
+                    case proto::MsgType::Partition: {
+                        auto p = proto::decodePartition(msg.frame);
+                        st = p ? c.partition(*p) : Status(p.error());
+                        break;
+                    }
+                    case proto::MsgType::FileEntry: {
+                        auto e = proto::decodeFileEntry(msg.frame);
+                        if (!e) {
+                            st = e.error();
+                            break;
+                        }
+                        auto toScan = c.file(*e, msg.fd.valid());
+                        if (!toScan) {
+                            st = toScan.error();
+                            break;
+                        }
+                        ++progress.filesSeen;
+                        progress.bytesSeen += e->size;
+                        progress.currentPath = e->path;
+                        if (*toScan) {
+                            scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path)}),
+                                                       std::move(msg.fd));
+                        } else {
+                            ++progress.filesDone;
+                            progress.bytesDone += e->size;
+                        }
+                        if (progress_) progress_(progress);
+                        break;
+                    }
+                    case proto::MsgType::Finding: {
+                        auto f = proto::decodeFinding(msg.frame);
+                        if (f) c.reason(f->code, f->path, f->detail);
+                        else st = f.error();
+                        break;
+                    }
+                    case proto::MsgType::ReaderDone: {
+                        auto d = proto::decodeReaderDone(msg.frame);
+                        if (d) {
+                            // The last message: hanging up lets the reader exit.
+                            readerDone = true;
+                            reader->channel().close();
+                            readerOpen = false;
+                        } else {
+                            st = d.error();
+                        }
+                        break;
+                    }
+                    case proto::MsgType::Fatal: {
+                        auto f = proto::decodeFatal(msg.frame);
+                        stopReader(ReasonCode::ReadError, "media reader failed: " + (f ? f->message : f.error().message));
+                        break;
+                    }
+                    default: st = makeError("unexpected message type"); break;
+                }
+                if (!st) stopReader(ReasonCode::ReadError, "media reader sent an invalid message: " + st.error().message);
+            }
+        }
+
+        if (scannerOpen && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            lastWord = Clock::now();
+            auto r = scanner->channel().receive();
+            if (!r || !r->has_value()) {
+                scanner->channel().close();
+                scannerOpen = false;
+                const auto how = scanner->wait();
+                if (!scannerReady) return makeError("scanner failed to start (" + (how.empty() ? std::string("exited") : how) + ")");
+                c.abandonPending("not scanned: the scanner stopped (" + (how.empty() ? std::string("exited early") : how) + ")");
+                if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: the scanner ended unexpectedly");
+                continue;
+            }
+            auto& msg = **r;
+            Status st{};
+            if (msg.fd.valid()) {
+                st = makeError("scanner sent a descriptor");
+            } else if (msg.frame.type == proto::MsgType::ScannerReady && !scannerReady) {
+                auto ready = proto::decodeScannerReady(msg.frame);
+                if (ready) {
+                    scannerReady = true;
+                    report.engine = EngineInfo{ready->libclamavVersion, ready->signatures, ready->dbVersion, ready->dbTime,
+                                               ready->loadMillis};
+                } else {
+                    st = ready.error();
+                }
+            } else if (msg.frame.type == proto::MsgType::ScanResult && scannerReady) {
+                auto res = proto::decodeScanResult(msg.frame);
+                if (res) {
+                    st = c.result(*res);
+                    if (st) {
+                        ++progress.filesDone;
+                        if (progress_) progress_(progress);
+                        if (readerOpen && !readerDone) reader->channel().enqueue(proto::encode(proto::FileAck{res->id}));
+                    }
+                } else {
+                    st = res.error();
+                }
+            } else if (msg.frame.type == proto::MsgType::Fatal) {
+                auto f = proto::decodeFatal(msg.frame);
+                const std::string why = f ? f->message : f.error().message;
+                if (!scannerReady) return makeError(why);
+                st = makeError("scanner failed: " + why);
+            } else {
+                st = makeError("unexpected message type " + std::to_string(static_cast<int>(msg.frame.type)));
+            }
+            if (!st) {
+                scanner->kill();
+                scanner->channel().close();
+                scannerOpen = false;
+                c.abandonPending("not scanned: " + st.error().message);
+                if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + st.error().message);
+            }
+        }
+    }
+
+    // Tell the scanner there is no more work, then collect both workers.
+    scanner->channel().close();
+    reader->channel().close();
+    if (const auto how = reader->wait(); !how.empty() && readerDone)
+        c.reason(ReasonCode::ReadError, "/", "media reader " + how);
+    const auto scannerEnd = scanner->wait();
+    if (!scannerReady) return makeError("scanner failed to start" + (scannerEnd.empty() ? std::string() : " (" + scannerEnd + ")"));
+
+    report.finished = rfc3339Now();
+    report.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return c.finish(std::move(report));
+}
+
+}  // namespace kiosk

@@ -1,0 +1,177 @@
+#include "ClamavEngine.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace kiosk::scan {
+namespace {
+
+// What one scan learns through libclamav's callbacks.
+struct ScanContext {
+    const ScanLimits* limits = nullptr;
+    std::string currentMember;
+    std::vector<std::pair<std::string, std::string>> matches;  // (member, signature)
+    std::vector<proto::Hit> unscannable;
+};
+
+cl_error_t onInspect(int, const char*, const char** ancestors, size_t, const char* fileName, size_t, const char*,
+                     uint32_t level, uint32_t, void* context) {
+    auto* c = static_cast<ScanContext*>(context);
+    if (!c) return CL_SUCCESS;
+    // Level 0 is the file itself; deeper levels are archive members and
+    // embedded objects. Build "a.zip!dir/b.exe" from the ancestors' names.
+    std::string member;
+    for (uint32_t i = 1; i < level && ancestors; ++i) {
+        if (!member.empty()) member += "!";
+        member += ancestors[i] ? ancestors[i] : "(embedded)";
+    }
+    if (level > 0) {
+        if (!member.empty()) member += "!";
+        member += fileName ? fileName : "(embedded)";
+    }
+    c->currentMember = member;
+    return CL_SUCCESS;
+}
+
+void onVirus(int, const char* name, void* context) {
+    auto* c = static_cast<ScanContext*>(context);
+    if (!c || !name) return;
+    if (c->matches.size() < proto::kMaxNames) c->matches.emplace_back(c->currentMember, name);
+}
+
+// libclamav truncates an archive member larger than its file-size limit and
+// scans only the start, without saying so. The declared size arrives here.
+cl_error_t onMeta(const char* containerType, unsigned long, const char* fileName, unsigned long realSize,
+                  int encrypted, unsigned int, void* context) {
+    auto* c = static_cast<ScanContext*>(context);
+    if (!c) return CL_CLEAN;
+    // The callback does not say how deep the container sits, so the member is
+    // named on its own rather than with a possibly wrong chain of ancestors.
+    const std::string member = fileName ? fileName : "(unnamed member)";
+    if (c->unscannable.size() >= proto::kMaxNames) return CL_CLEAN;
+    if (encrypted)
+        c->unscannable.push_back({proto::Verdict::Unscannable, member,
+                                  std::string("encrypted member in ") + (containerType ? containerType : "archive")});
+    else if (realSize > c->limits->maxFileSize)
+        c->unscannable.push_back({proto::Verdict::Unscannable, member,
+                                  "archive member of " + std::to_string(realSize) + " bytes exceeds the scan limit of " +
+                                      std::to_string(c->limits->maxFileSize) + " bytes"});
+    return CL_CLEAN;
+}
+
+bool isLimitOrEncryption(std::string_view sig) {
+    return sig.starts_with("Heuristics.Limits.Exceeded") || sig.starts_with("Heuristics.Encrypted");
+}
+
+std::string rfc3339(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+DatabaseInfo describeDatabases(const std::string& dir, unsigned int sigs) {
+    DatabaseInfo info;
+    info.signatures = sigs;
+    std::map<std::string, unsigned int> versions;
+    std::time_t newest = 0;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string path = entry.path().string();
+        const std::string ext = entry.path().extension().string();
+        if (ext == ".cvd" || ext == ".cld") {
+            if (cl_cvd* head = cl_cvdhead(path.c_str())) {
+                versions[entry.path().stem().string()] = head->version;
+                newest = std::max<std::time_t>(newest, static_cast<std::time_t>(head->stime));
+                cl_cvdfree(head);
+                continue;
+            }
+        }
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) newest = std::max(newest, st.st_mtime);
+    }
+    for (const auto& [name, version] : versions) {
+        if (!info.version.empty()) info.version += " ";
+        info.version += name + ":" + std::to_string(version);
+    }
+    if (info.version.empty()) info.version = "local";
+    info.time = newest ? rfc3339(newest) : "";
+    return info;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::load(const std::string& dbDir, const ScanLimits& limits,
+                                                               const std::string& tmpDir) {
+    static std::once_flag initOnce;
+    static cl_error_t initRc = CL_SUCCESS;
+    std::call_once(initOnce, [] { initRc = cl_init(CL_INIT_DEFAULT); });
+    if (initRc != CL_SUCCESS) return makeError(std::string("libclamav init failed: ") + cl_strerror(initRc));
+
+    std::shared_ptr<ClamavEngine> self(new ClamavEngine());
+    self->limits_ = limits;
+    self->engine_ = cl_engine_new();
+    if (!self->engine_) return makeError("cannot create libclamav engine (out of memory?)");
+    auto* e = self->engine_;
+    auto setNum = [e](cl_engine_field f, long long v) { return cl_engine_set_num(e, f, v); };
+    if (setNum(CL_ENGINE_MAX_FILESIZE, static_cast<long long>(limits.maxFileSize)) ||
+        setNum(CL_ENGINE_MAX_SCANSIZE, static_cast<long long>(limits.maxScanSize)) ||
+        setNum(CL_ENGINE_MAX_RECURSION, limits.maxRecursion) || setNum(CL_ENGINE_MAX_FILES, limits.maxFiles) ||
+        setNum(CL_ENGINE_MAX_SCANTIME, limits.maxScanTimeMs) ||
+        cl_engine_set_str(e, CL_ENGINE_TMPDIR, tmpDir.c_str()))
+        return makeError("cannot set libclamav limits");
+    cl_engine_set_clcb_file_inspection(e, onInspect);
+    cl_engine_set_clcb_virus_found(e, onVirus);
+    cl_engine_set_clcb_meta(e, onMeta);
+
+    struct stat st{};
+    if (::stat(dbDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return makeError(dbDir + ": signature database directory not found");
+    unsigned int sigs = 0;
+    cl_error_t rc = cl_load(dbDir.c_str(), e, &sigs, CL_DB_STDOPT);
+    if (rc != CL_SUCCESS) return makeError(dbDir + ": cannot load signatures: " + cl_strerror(rc));
+    if (sigs == 0) return makeError(dbDir + ": no signatures found");
+    rc = cl_engine_compile(e);
+    if (rc != CL_SUCCESS) return makeError(dbDir + ": cannot compile signatures: " + cl_strerror(rc));
+    self->db_ = describeDatabases(dbDir, sigs);
+    return std::shared_ptr<const ClamavEngine>(std::move(self));
+}
+
+ClamavEngine::~ClamavEngine() {
+    if (engine_) cl_engine_free(engine_);
+}
+
+FileScan ClamavEngine::scan(int fd, const std::string& name) const {
+    ScanContext ctx;
+    ctx.limits = &limits_;
+    cl_scan_options opts{};
+    opts.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+    opts.parse = ~0u;
+    opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+    const char* virname = nullptr;
+    unsigned long scanned = 0;
+    const cl_error_t rc = cl_scandesc_callback(fd, name.c_str(), &virname, &scanned, engine_, &opts, &ctx);
+
+    FileScan out;
+    out.bytesScanned = static_cast<std::uint64_t>(scanned) * CL_COUNT_PRECISION;
+    // Take the matches even when the call reports an error: fail closed.
+    if (virname && ctx.matches.empty()) ctx.matches.emplace_back("", virname);
+    for (const auto& [member, sig] : ctx.matches)
+        out.hits.push_back({isLimitOrEncryption(sig) ? proto::Verdict::Unscannable : proto::Verdict::Infected, member, sig});
+    for (auto& h : ctx.unscannable) out.hits.push_back(std::move(h));
+    if (rc != CL_SUCCESS && rc != CL_VIRUS)
+        out.hits.push_back({proto::Verdict::Unscannable, "", std::string("scanner error: ") + cl_strerror(rc)});
+    if (rc == CL_VIRUS && out.hits.empty()) out.hits.push_back({proto::Verdict::Infected, "", "unnamed signature"});
+    if (out.hits.size() > proto::kMaxNames) out.hits.resize(proto::kMaxNames);
+    return out;
+}
+
+}  // namespace kiosk::scan

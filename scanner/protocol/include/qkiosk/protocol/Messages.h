@@ -1,0 +1,172 @@
+// The messages that cross process boundaries between the front end and its two
+// workers (reader, scanner). Every message is a frame: a fixed header (length,
+// type) and a payload encoded with Wire.h, at most kMaxPayload bytes, plus at
+// most one file descriptor passed with SCM_RIGHTS. Decoding validates every
+// field, so a compromised worker can send nothing the parent does not expect.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qkiosk/protocol/Result.h"
+#include "qkiosk/protocol/Sha256.h"
+
+namespace kiosk::proto {
+
+inline constexpr std::uint32_t kMaxPayload = 64 * 1024;
+inline constexpr std::size_t kMaxPath = 8192;       // bytes of a path inside the media, UTF-8
+inline constexpr std::size_t kMaxText = 2048;       // detail strings, names, labels
+inline constexpr std::size_t kMaxNames = 32;        // signature names reported for one file
+
+enum class MsgType : std::uint16_t {
+    // front end -> reader
+    ReadStart = 1,
+    FileAck = 2,
+    // reader -> front end
+    Partition = 10,
+    FileEntry = 11,
+    Finding = 12,
+    ReaderDone = 13,
+    Fatal = 14,
+    // front end -> scanner
+    ScanRequest = 20,
+    // scanner -> front end
+    ScannerReady = 30,
+    ScanResult = 31,
+};
+
+// Reason codes of DESIGN.md. Workers may only report the ones about media.
+enum class ReasonCode : std::uint8_t {
+    Infected = 1,
+    Unscannable,
+    EncryptedVolume,
+    UnknownFilesystem,
+    ReadError,
+    BlockedFileType,
+    TypeMismatch,
+    DeviceNotApproved,
+    DeviceExpired,
+    BadUsb,
+    SignaturesOutdated,
+};
+const char* reasonCodeName(ReasonCode code);
+std::optional<ReasonCode> reasonCodeFromName(std::string_view name);
+
+struct ReadStart {
+    std::uint64_t mediaSize = 0;
+    std::uint64_t maxFileSize = 0;      // larger files are hashed but not handed over for scanning
+    std::uint64_t inflightBytes = 0;    // content handed over but not yet acknowledged
+    std::uint32_t inflightFiles = 0;
+};
+
+struct FileAck {
+    std::uint64_t fileId = 0;
+};
+
+struct Partition {
+    std::uint32_t index = 0;            // 0 = bare filesystem, 1.. = partitions in table order
+    std::string scheme;                 // "none", "mbr", "gpt", ...
+    std::string fs;                     // "fat32", "ntfs", ... or "" when unrecognised
+    std::string label;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+enum class Content : std::uint8_t {
+    Attached = 0,     // a sealed memfd with the file's bytes comes with the message
+    TooLarge = 1,     // hashed, but larger than maxFileSize: not scanned
+    Empty = 2,        // zero bytes, nothing to scan
+};
+
+struct FileEntry {
+    std::uint64_t id = 0;
+    std::uint32_t partition = 0;
+    std::string path;                   // "/p1/docs/a.pdf", already made printable UTF-8
+    std::uint64_t size = 0;
+    Digest sha256{};
+    Content content = Content::Attached;
+};
+
+struct Finding {
+    ReasonCode code = ReasonCode::ReadError;
+    std::string path;
+    std::string detail;
+};
+
+struct ReaderDone {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct Fatal {
+    std::string message;
+};
+
+struct ScanRequest {
+    std::uint64_t id = 0;
+    std::uint64_t size = 0;
+    std::string name;                   // the file's name, for libclamav's messages
+};
+
+struct ScannerReady {
+    std::string libclamavVersion;
+    std::uint64_t signatures = 0;
+    std::string dbVersion;
+    std::string dbTime;                 // RFC 3339, newest database file's build time, or ""
+    std::uint64_t loadMillis = 0;
+};
+
+enum class Verdict : std::uint8_t { Clean = 0, Infected = 1, Unscannable = 2 };
+
+// One thing found in a file: a signature match or a reason it could not be
+// scanned completely, with the archive member it concerns ("" = the file itself,
+// "a.zip!b.exe" style for nested members).
+struct Hit {
+    Verdict kind = Verdict::Unscannable;   // Infected or Unscannable
+    std::string member;
+    std::string detail;                    // signature name or reason
+};
+
+struct ScanResult {
+    std::uint64_t id = 0;
+    std::vector<Hit> hits;
+    std::string mime;                   // libmagic's MIME type of the content
+    std::string description;            // libmagic's description
+    std::uint64_t bytesScanned = 0;
+
+    // Infected if any signature matched, else Unscannable if anything was not
+    // fully scanned, else Clean.
+    Verdict verdict() const;
+};
+
+// One frame as it travels: type, encoded payload, optional descriptor.
+struct Frame {
+    MsgType type{};
+    std::vector<std::uint8_t> payload;
+};
+
+Frame encode(const ReadStart&);
+Frame encode(const FileAck&);
+Frame encode(const Partition&);
+Frame encode(const FileEntry&);
+Frame encode(const Finding&);
+Frame encode(const ReaderDone&);
+Frame encode(const Fatal&);
+Frame encode(const ScanRequest&);
+Frame encode(const ScannerReady&);
+Frame encode(const ScanResult&);
+
+Result<ReadStart> decodeReadStart(const Frame&);
+Result<FileAck> decodeFileAck(const Frame&);
+Result<Partition> decodePartition(const Frame&);
+Result<FileEntry> decodeFileEntry(const Frame&);
+Result<Finding> decodeFinding(const Frame&);
+Result<ReaderDone> decodeReaderDone(const Frame&);
+Result<Fatal> decodeFatal(const Frame&);
+Result<ScanRequest> decodeScanRequest(const Frame&);
+Result<ScannerReady> decodeScannerReady(const Frame&);
+Result<ScanResult> decodeScanResult(const Frame&);
+
+}  // namespace kiosk::proto

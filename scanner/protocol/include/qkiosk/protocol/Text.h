@@ -1,0 +1,14 @@
+// Turning names read from hostile media into text that is safe to print, log
+// and put in JSON: valid UTF-8, no control characters.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kiosk {
+
+// Keeps valid UTF-8 as it is; writes every invalid byte, control character and
+// backslash as a "\xNN" escape so that distinct names stay distinct.
+std::string printableName(std::string_view raw);
+
+}  // namespace kiosk

@@ -1,0 +1,305 @@
+#include "qkiosk/protocol/Messages.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "qkiosk/protocol/Wire.h"
+
+namespace kiosk::proto {
+namespace {
+
+constexpr std::array<std::pair<ReasonCode, const char*>, 11> kReasonNames{{
+    {ReasonCode::Infected, "infected"},
+    {ReasonCode::Unscannable, "unscannable"},
+    {ReasonCode::EncryptedVolume, "encrypted-volume"},
+    {ReasonCode::UnknownFilesystem, "unknown-filesystem"},
+    {ReasonCode::ReadError, "read-error"},
+    {ReasonCode::BlockedFileType, "blocked-file-type"},
+    {ReasonCode::TypeMismatch, "type-mismatch"},
+    {ReasonCode::DeviceNotApproved, "device-not-approved"},
+    {ReasonCode::DeviceExpired, "device-expired"},
+    {ReasonCode::BadUsb, "badusb"},
+    {ReasonCode::SignaturesOutdated, "signatures-outdated"},
+}};
+
+Frame frame(MsgType type, Encoder& e) { return Frame{type, e.take()}; }
+
+Status expectType(const Frame& f, MsgType type) {
+    if (f.type != type) return makeError("unexpected message type " + std::to_string(static_cast<int>(f.type)));
+    return {};
+}
+
+// Unwraps a decoder result into `out` or returns the error from the caller.
+#define QK_TRY(out, expr)                 \
+    do {                                  \
+        auto r_ = (expr);                 \
+        if (!r_) return r_.error();       \
+        (out) = std::move(r_.value());    \
+    } while (0)
+
+#define QK_TRY_STATUS(expr)               \
+    do {                                  \
+        auto s_ = (expr);                 \
+        if (!s_) return s_.error();       \
+    } while (0)
+
+}  // namespace
+
+const char* reasonCodeName(ReasonCode code) {
+    for (const auto& [c, name] : kReasonNames)
+        if (c == code) return name;
+    return "unknown";
+}
+
+std::optional<ReasonCode> reasonCodeFromName(std::string_view name) {
+    for (const auto& [c, n] : kReasonNames)
+        if (name == n) return c;
+    return std::nullopt;
+}
+
+Frame encode(const ReadStart& m) {
+    Encoder e;
+    e.u64(m.mediaSize);
+    e.u64(m.maxFileSize);
+    e.u64(m.inflightBytes);
+    e.u32(m.inflightFiles);
+    return frame(MsgType::ReadStart, e);
+}
+
+Result<ReadStart> decodeReadStart(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::ReadStart));
+    Decoder d(f.payload);
+    ReadStart m;
+    QK_TRY(m.mediaSize, d.u64());
+    QK_TRY(m.maxFileSize, d.u64());
+    QK_TRY(m.inflightBytes, d.u64());
+    QK_TRY(m.inflightFiles, d.u32());
+    QK_TRY_STATUS(d.finish());
+    if (m.inflightFiles == 0) return makeError("ReadStart: in-flight file limit is zero");
+    return m;
+}
+
+Frame encode(const FileAck& m) {
+    Encoder e;
+    e.u64(m.fileId);
+    return frame(MsgType::FileAck, e);
+}
+
+Result<FileAck> decodeFileAck(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::FileAck));
+    Decoder d(f.payload);
+    FileAck m;
+    QK_TRY(m.fileId, d.u64());
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const Partition& m) {
+    Encoder e;
+    e.u32(m.index);
+    e.str(m.scheme);
+    e.str(m.fs);
+    e.str(m.label);
+    e.u64(m.offset);
+    e.u64(m.length);
+    return frame(MsgType::Partition, e);
+}
+
+Result<Partition> decodePartition(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::Partition));
+    Decoder d(f.payload);
+    Partition m;
+    QK_TRY(m.index, d.u32());
+    QK_TRY(m.scheme, d.str(32));
+    QK_TRY(m.fs, d.str(32));
+    QK_TRY(m.label, d.str(kMaxText));
+    QK_TRY(m.offset, d.u64());
+    QK_TRY(m.length, d.u64());
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const FileEntry& m) {
+    Encoder e;
+    e.u64(m.id);
+    e.u32(m.partition);
+    e.str(m.path);
+    e.u64(m.size);
+    e.raw(m.sha256);
+    e.u8(static_cast<std::uint8_t>(m.content));
+    return frame(MsgType::FileEntry, e);
+}
+
+Result<FileEntry> decodeFileEntry(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::FileEntry));
+    Decoder d(f.payload);
+    FileEntry m;
+    QK_TRY(m.id, d.u64());
+    QK_TRY(m.partition, d.u32());
+    QK_TRY(m.path, d.str(kMaxPath));
+    QK_TRY(m.size, d.u64());
+    QK_TRY_STATUS(d.raw(m.sha256));
+    std::uint8_t content = 0;
+    QK_TRY(content, d.u8());
+    QK_TRY_STATUS(d.finish());
+    if (content > static_cast<std::uint8_t>(Content::Empty)) return makeError("FileEntry: bad content kind");
+    m.content = static_cast<Content>(content);
+    if (m.path.empty() || m.path.front() != '/') return makeError("FileEntry: path is not absolute");
+    if ((m.content == Content::Empty) != (m.size == 0)) return makeError("FileEntry: size and content kind disagree");
+    return m;
+}
+
+Frame encode(const Finding& m) {
+    Encoder e;
+    e.u8(static_cast<std::uint8_t>(m.code));
+    e.str(m.path);
+    e.str(m.detail);
+    return frame(MsgType::Finding, e);
+}
+
+Result<Finding> decodeFinding(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::Finding));
+    Decoder d(f.payload);
+    Finding m;
+    std::uint8_t code = 0;
+    QK_TRY(code, d.u8());
+    QK_TRY(m.path, d.str(kMaxPath));
+    QK_TRY(m.detail, d.str(kMaxText));
+    QK_TRY_STATUS(d.finish());
+    // A reader may only report what it can know about the media.
+    const auto c = static_cast<ReasonCode>(code);
+    if (c != ReasonCode::ReadError && c != ReasonCode::UnknownFilesystem && c != ReasonCode::EncryptedVolume &&
+        c != ReasonCode::Unscannable)
+        return makeError("Finding: reason code " + std::to_string(code) + " is not a media finding");
+    m.code = c;
+    return m;
+}
+
+Frame encode(const ReaderDone& m) {
+    Encoder e;
+    e.u64(m.files);
+    e.u64(m.bytes);
+    return frame(MsgType::ReaderDone, e);
+}
+
+Result<ReaderDone> decodeReaderDone(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::ReaderDone));
+    Decoder d(f.payload);
+    ReaderDone m;
+    QK_TRY(m.files, d.u64());
+    QK_TRY(m.bytes, d.u64());
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const Fatal& m) {
+    Encoder e;
+    e.str(m.message.substr(0, kMaxText));
+    return frame(MsgType::Fatal, e);
+}
+
+Result<Fatal> decodeFatal(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::Fatal));
+    Decoder d(f.payload);
+    Fatal m;
+    QK_TRY(m.message, d.str(kMaxText));
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const ScanRequest& m) {
+    Encoder e;
+    e.u64(m.id);
+    e.u64(m.size);
+    e.str(m.name);
+    return frame(MsgType::ScanRequest, e);
+}
+
+Result<ScanRequest> decodeScanRequest(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::ScanRequest));
+    Decoder d(f.payload);
+    ScanRequest m;
+    QK_TRY(m.id, d.u64());
+    QK_TRY(m.size, d.u64());
+    QK_TRY(m.name, d.str(kMaxPath));
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const ScannerReady& m) {
+    Encoder e;
+    e.str(m.libclamavVersion);
+    e.u64(m.signatures);
+    e.str(m.dbVersion);
+    e.str(m.dbTime);
+    e.u64(m.loadMillis);
+    return frame(MsgType::ScannerReady, e);
+}
+
+Result<ScannerReady> decodeScannerReady(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::ScannerReady));
+    Decoder d(f.payload);
+    ScannerReady m;
+    QK_TRY(m.libclamavVersion, d.str(64));
+    QK_TRY(m.signatures, d.u64());
+    QK_TRY(m.dbVersion, d.str(kMaxText));
+    QK_TRY(m.dbTime, d.str(64));
+    QK_TRY(m.loadMillis, d.u64());
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Verdict ScanResult::verdict() const {
+    Verdict v = Verdict::Clean;
+    for (const auto& h : hits) {
+        if (h.kind == Verdict::Infected) return Verdict::Infected;
+        v = Verdict::Unscannable;
+    }
+    return v;
+}
+
+Frame encode(const ScanResult& m) {
+    Encoder e;
+    e.u64(m.id);
+    const auto count = std::min<std::size_t>(m.hits.size(), kMaxNames);
+    e.u32(static_cast<std::uint32_t>(count));
+    for (std::size_t i = 0; i < count; ++i) {
+        e.u8(static_cast<std::uint8_t>(m.hits[i].kind));
+        e.str(m.hits[i].member.substr(0, kMaxPath / 2));
+        e.str(m.hits[i].detail.substr(0, kMaxText));
+    }
+    e.str(m.mime.substr(0, 256));
+    e.str(m.description.substr(0, kMaxText));
+    e.u64(m.bytesScanned);
+    return frame(MsgType::ScanResult, e);
+}
+
+Result<ScanResult> decodeScanResult(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::ScanResult));
+    Decoder d(f.payload);
+    ScanResult m;
+    QK_TRY(m.id, d.u64());
+    std::uint32_t count = 0;
+    QK_TRY(count, d.u32());
+    if (count > kMaxNames) return makeError("ScanResult: too many hits");
+    for (std::uint32_t i = 0; i < count; ++i) {
+        Hit h;
+        std::uint8_t kind = 0;
+        QK_TRY(kind, d.u8());
+        if (kind != static_cast<std::uint8_t>(Verdict::Infected) && kind != static_cast<std::uint8_t>(Verdict::Unscannable))
+            return makeError("ScanResult: bad hit kind");
+        h.kind = static_cast<Verdict>(kind);
+        QK_TRY(h.member, d.str(kMaxPath / 2));
+        QK_TRY(h.detail, d.str(kMaxText));
+        if (h.detail.empty()) return makeError("ScanResult: hit without detail");
+        m.hits.push_back(std::move(h));
+    }
+    QK_TRY(m.mime, d.str(256));
+    QK_TRY(m.description, d.str(kMaxText));
+    QK_TRY(m.bytesScanned, d.u64());
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+}  // namespace kiosk::proto

@@ -1,0 +1,62 @@
+#include "qkiosk/protocol/Text.h"
+
+#include <cstdio>
+
+#include "qkiosk/protocol/Wire.h"
+
+namespace kiosk {
+namespace {
+
+void escapeByte(std::string& out, unsigned char c) {
+    char buf[5];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
+std::size_t validSequence(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    return proto::isValidUtf8(s.substr(i, n)) ? n : 0;
+}
+
+}  // namespace
+
+std::string printableName(std::string_view raw) {
+    std::string out;
+    out.reserve(raw.size());
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        const auto c = static_cast<unsigned char>(raw[i]);
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            escapeByte(out, c);
+            ++i;
+            continue;
+        }
+        const std::size_t n = validSequence(raw, i);
+        if (n == 0) {
+            escapeByte(out, c);
+            ++i;
+            continue;
+        }
+        // C1 control characters (U+0080..U+009F) and bidi overrides would let
+        // a name disguise itself on screen ("gpj.exe" shown as "exe.jpg").
+        const std::string_view seq = raw.substr(i, n);
+        const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(seq[1]) < 0xA0;
+        const bool bidi = n == 3 && c == 0xE2 &&
+                          ((static_cast<unsigned char>(seq[1]) == 0x80 &&
+                            (static_cast<unsigned char>(seq[2]) >= 0xAA && static_cast<unsigned char>(seq[2]) <= 0xAE)) ||
+                           (static_cast<unsigned char>(seq[1]) == 0x81 &&
+                            (static_cast<unsigned char>(seq[2]) >= 0xA6 && static_cast<unsigned char>(seq[2]) <= 0xA9)));
+        if (c1 || bidi) {
+            for (const char b : seq) escapeByte(out, static_cast<unsigned char>(b));
+        } else {
+            out.append(seq);
+        }
+        i += n;
+    }
+    return out;
+}
+
+}  // namespace kiosk
