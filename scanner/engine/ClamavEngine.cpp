@@ -135,6 +135,10 @@ Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::load(const std::string
     struct stat st{};
     if (::stat(dbDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return makeError(dbDir + ": signature database directory not found");
+    bool anyFile = false;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dbDir, ec)) anyFile |= entry.is_regular_file(ec);
+    if (!anyFile) return makeError(dbDir + ": contains no signature database files (.cvd, .cld, .hdb, .ndb, ...)");
     unsigned int sigs = 0;
     cl_error_t rc = cl_load(dbDir.c_str(), e, &sigs, CL_DB_STDOPT);
     if (rc != CL_SUCCESS) return makeError(dbDir + ": cannot load signatures: " + cl_strerror(rc));

@@ -180,11 +180,18 @@ private:
     std::mutex sendMu_;
 };
 
+void clamavMessage(enum cl_msg, const char* fullmsg, const char*, void*) {
+    static const bool debug = std::getenv("QKIOSK_DEBUG") != nullptr;
+    if (debug && fullmsg) std::fputs(fullmsg, stderr);
+}
+
 int run(int argc, char** argv) {
     proto::Channel ch{UniqueFd(kSocketFd)};
+    // The front end reports errors; libclamav's own chatter stays out of the
+    // kiosk's output unless QKIOSK_DEBUG asks for it.
+    cl_set_clcb_msg(&clamavMessage);
     auto fatal = [&](const std::string& why) {
-        std::fprintf(stderr, "qkiosk-scanner: %s\n", why.c_str());
-        (void)ch.send(proto::encode(proto::Fatal{why}));
+        if (!ch.send(proto::encode(proto::Fatal{why}))) std::fprintf(stderr, "qkiosk-scanner: %s\n", why.c_str());
         return 2;
     };
     auto opts = parse(argc, argv);

@@ -116,6 +116,24 @@ std::string readLabel(TSK_IMG_INFO* img, const TSK_FS_INFO* fs, TSK_OFF_T offset
     }
 }
 
+// Stable names for the report (TSK's own vary between versions).
+std::string fsName(TSK_FS_TYPE_ENUM type) {
+    switch (type) {
+        case TSK_FS_TYPE_FAT12: return "fat12";
+        case TSK_FS_TYPE_FAT16: return "fat16";
+        case TSK_FS_TYPE_FAT32: return "fat32";
+        case TSK_FS_TYPE_EXFAT: return "exfat";
+        case TSK_FS_TYPE_NTFS: return "ntfs";
+        case TSK_FS_TYPE_EXT2: return "ext2";
+        case TSK_FS_TYPE_EXT3: return "ext3";
+        case TSK_FS_TYPE_EXT4: return "ext4";
+        case TSK_FS_TYPE_ISO9660: return "iso9660";
+        case TSK_FS_TYPE_HFS: return "hfsplus";
+        case TSK_FS_TYPE_HFS_LEGACY: return "hfs";
+        default: return tsk_fs_type_toname(type);
+    }
+}
+
 class Walker {
 public:
     Walker(MediaSink& sink, TSK_FS_INFO* fs, std::uint32_t index) : sink_(sink), fs_(fs), index_(index) {}
@@ -260,7 +278,7 @@ Status readVolume(MediaSink& sink, TSK_IMG_INFO* img, std::uint32_t index, const
         if (!s) return s;
         return sink.finding(why.code, where, why.detail);
     }
-    part.fs = tsk_fs_type_toname(fs->ftype);
+    part.fs = fsName(fs->ftype);
     part.label = readLabel(img, fs.get(), static_cast<TSK_OFF_T>(offset));
     auto s = sink.partition(part);
     if (!s) return s;

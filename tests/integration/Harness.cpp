@@ -1,0 +1,174 @@
+#include "Harness.h"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "qkiosk/protocol/Sha256.h"
+
+extern char** environ;
+
+namespace qktest {
+
+std::string eicar() {
+    // Assembled at run time so this source file itself is not flagged.
+    return std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+}
+
+RunResult run(const std::vector<std::string>& argv) {
+    int outPipe[2], errPipe[2];
+    REQUIRE(::pipe2(outPipe, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(errPipe, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, outPipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errPipe[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid;
+    const int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(outPipe[1]);
+    ::close(errPipe[1]);
+    RunResult r;
+    if (rc != 0) {
+        ::close(outPipe[0]);
+        ::close(errPipe[0]);
+        FAIL("cannot start " << argv[0]);
+        return r;
+    }
+    pollfd fds[2] = {{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}};
+    int open = 2;
+    char buf[65536];
+    while (open > 0) {
+        if (::poll(fds, 2, -1) < 0) continue;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open;
+            } else {
+                (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+Workspace::Workspace() {
+    std::string tmpl = (fs::temp_directory_path() / "qkiosk-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+}
+
+Workspace::~Workspace() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+}
+
+fs::path Workspace::write(const std::string& rel, const std::string& content) {
+    const auto p = dir_ / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream out(p, std::ios::binary);
+    out << content;
+    REQUIRE(out.good());
+    return p;
+}
+
+fs::path Workspace::copy(const fs::path& from, const std::string& rel) {
+    const auto p = dir_ / rel;
+    fs::create_directories(p.parent_path());
+    fs::copy_file(from, p, fs::copy_options::overwrite_existing);
+    return p;
+}
+
+fs::path Workspace::database() {
+    const auto db = dir_ / "db";
+    if (fs::exists(db / "test.hdb")) return db;
+    const std::string e = eicar();
+    std::string md5;
+    {
+        // md5sum is in coreutils, which every Debian system has.
+        write("db/.eicar", e);
+        auto r = run({"md5sum", (db / ".eicar").string()});
+        REQUIRE(r.exitCode == 0);
+        md5 = r.out.substr(0, 32);
+        fs::remove(db / ".eicar");
+    }
+    std::string hdb = md5 + ":" + std::to_string(e.size()) + ":Qkiosk.Test.EICAR\n";
+    const fs::path clamExe = "/usr/share/clamav-testfiles/clam.exe";
+    if (fs::exists(clamExe)) {
+        auto r = run({"md5sum", clamExe.string()});
+        REQUIRE(r.exitCode == 0);
+        hdb += r.out.substr(0, 32) + ":" + std::to_string(fs::file_size(clamExe)) + ":Qkiosk.Test.ClamExe\n";
+    }
+    write("db/test.hdb", hdb);
+    return db;
+}
+
+void requireTool(const std::string& tool) {
+    if (run({"sh", "-c", "command -v " + tool + " >/dev/null"}).exitCode != 0) {
+        WARN("SKIP: " << tool << " is not installed");
+        std::exit(77);
+    }
+}
+
+fs::path makeImage(Workspace& ws, const std::string& name, const std::string& fsType, const std::string& table,
+                   const fs::path& srcDir, const std::vector<std::string>& extra) {
+    const auto out = ws.path() / name;
+    std::vector<std::string> argv = {std::string(QKIOSK_FIXTURES) + "/make-image.sh", out.string(), "--fs", fsType,
+                                     "--table", table};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(srcDir.string());
+    const auto r = run(argv);
+    if (r.exitCode == 77) {
+        WARN("SKIP: " << r.err);
+        std::exit(77);
+    }
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return out;
+}
+
+Scan scanImage(Workspace& ws, const fs::path& image, const std::vector<std::string>& extra) {
+    const auto jsonPath = ws.path() / (image.filename().string() + ".json");
+    std::vector<std::string> argv = {QKIOSK_BIN, "scan", "--image", image.string(), "--db", ws.database().string(),
+                                     "--json", jsonPath.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run(argv);
+    Scan s{r.exitCode, json(), r.out, r.err};
+    if (fs::exists(jsonPath)) {
+        std::ifstream in(jsonPath);
+        s.report = json::parse(in);
+    }
+    return s;
+}
+
+std::vector<json> reasons(const json& report, const std::string& code, const std::string& path) {
+    std::vector<json> out;
+    for (const auto& r : report.at("reasons"))
+        if (r.at("code") == code && (path.empty() || r.at("path") == path)) out.push_back(r);
+    return out;
+}
+
+std::string sha256File(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return kiosk::toHex(kiosk::Sha256::of(ss.str()));
+}
+
+}  // namespace qktest

@@ -1,0 +1,63 @@
+// Helpers for the end-to-end tests: a private work folder, the real fixture
+// scripts, the real `qkiosk scan`, and the JSON report it writes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace qktest {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The EICAR anti-virus test string (not a virus; every scanner detects it).
+std::string eicar();
+
+struct RunResult {
+    int exitCode = -1;
+    std::string out, err;
+};
+
+// Runs argv[0] with the arguments, capturing stdout and stderr.
+RunResult run(const std::vector<std::string>& argv);
+
+class Workspace {
+public:
+    Workspace();
+    ~Workspace();
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
+    const fs::path& path() const { return dir_; }
+    fs::path write(const std::string& rel, const std::string& content);
+    fs::path copy(const fs::path& from, const std::string& rel);
+    // The test signature database: EICAR and clamav-testfiles' clam.exe.
+    fs::path database();
+
+private:
+    fs::path dir_;
+};
+
+// Builds an image with tests/fixtures/make-image.sh. A missing tool ends the
+// test process with 77, which ctest reports as SKIP.
+fs::path makeImage(Workspace& ws, const std::string& name, const std::string& fsType, const std::string& table,
+                   const fs::path& srcDir, const std::vector<std::string>& extra = {});
+
+struct Scan {
+    int exitCode = -1;
+    json report;
+    std::string out, err;
+};
+
+// qkiosk scan --image IMG --db DB --json OUT [extra...]
+Scan scanImage(Workspace& ws, const fs::path& image, const std::vector<std::string>& extra = {});
+
+// Reasons with this code (and path, if given).
+std::vector<json> reasons(const json& report, const std::string& code, const std::string& path = "");
+std::string sha256File(const fs::path& p);
+void requireTool(const std::string& tool);
+
+}  // namespace qktest

@@ -1,0 +1,55 @@
+#include <catch2/catch.hpp>
+
+#include "kiosk/Config.h"
+
+using kiosk::parseConfig;
+
+TEST_CASE("Every config key is optional", "[Config]") {
+    auto c = parseConfig("", "empty.toml");
+    REQUIRE(c.ok());
+    CHECK(c->dbDir == "/var/lib/qkiosk/clamav");
+    CHECK(c->scan.maxFileSize == (1ull << 30));
+    CHECK(c->scan.blockedNames == std::vector<std::string>{"autorun.inf", "*.lnk"});
+}
+
+TEST_CASE("Config values are read with units", "[Config]") {
+    auto c = parseConfig(R"(
+kiosk_id = "ward-3"
+unknown_media = "refuse"
+fixed_devices = [ { port = "1-5", vendor_id = "04b8", product_id = "0e15" } ]
+[scan]
+max_file_size = "512MiB"
+max_scan_time = 60
+blocked_names = ["*.scr"]
+)", "k.toml");
+    REQUIRE(c.ok());
+    CHECK(c->kioskId == "ward-3");
+    CHECK(c->unknownMedia == "refuse");
+    CHECK(c->fixedDevices.at(0).vendorId == "04b8");
+    CHECK(c->scan.maxFileSize == 512ull << 20);
+    CHECK(c->scan.maxScanTimeSeconds == 60);
+    CHECK(c->scan.blockedNames == std::vector<std::string>{"*.scr"});
+}
+
+TEST_CASE("Config errors name file, line and column", "[Config]") {
+    SECTION("a syntax error") {
+        auto c = parseConfig("kiosk_id = \n", "bad.toml");
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::StartsWith("bad.toml:1:"));
+    }
+    SECTION("an unknown key, so a typo cannot loosen a limit") {
+        auto c = parseConfig("[scan]\nmax_filesize = 10\n", "typo.toml");
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::StartsWith("typo.toml:2:1") && Catch::Contains("max_filesize"));
+    }
+    SECTION("a limit libclamav cannot honour") {
+        auto c = parseConfig("[scan]\nmax_file_size = \"4GiB\"\n", "big.toml");
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::StartsWith("big.toml:2:"));
+    }
+    SECTION("a wrong type") {
+        auto c = parseConfig("unknown_media = \"allow\"\n", "m.toml");
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::Contains("scan") && Catch::Contains("refuse"));
+    }
+}
