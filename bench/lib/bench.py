@@ -12,11 +12,15 @@ Memory is measured two ways:
   * "peak total": a sampler reads /proc every 100 ms, finds every process in
     the tool's process tree, and sums Pss_Anon + Pss_File from
     /proc/PID/smaps_rollup (proportional set size, so shared pages are not
-    counted twice), then adds the growth of Shmem in /proc/meminfo since the
-    run started (memfds and tmpfs files, which no RSS shows unless mapped:
-    qkiosk hands every file to its scanner in a sealed memfd, and all three
-    tools extract archives into a temporary directory on /dev/shm here).
-    Samples can miss a peak shorter than 100 ms.
+    counted twice), then adds the size of every memfd and /dev/shm file that
+    one of those processes holds open or mapped (found through /proc/PID/fd
+    and /proc/PID/maps, counted once per inode).  Such tmpfs pages are RAM but
+    appear in no RSS unless mapped: qkiosk hands every file to its scanner in
+    a sealed memfd, and all three tools extract archives into a temporary
+    directory on /dev/shm here.  Samples can miss a peak shorter than 100 ms.
+  The sampler also compares the machine's busy CPU time (/proc/stat) with the
+  CPU time of the measured processes, so that a run disturbed by something
+  else on the machine is flagged.
 """
 import argparse
 import json
@@ -109,6 +113,52 @@ def proc_table():
     return out
 
 
+def shm_objects(pid, acc):
+    """memfds and /dev/shm files that pid has open or mapped: (dev, ino) -> bytes."""
+    def add(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        acc[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith(("/memfd:", "/dev/shm/")):
+                add(f"/proc/{pid}/fd/{fd}")
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split(maxsplit=5)
+                if len(parts) == 6 and parts[5].startswith(("/memfd:", "/dev/shm/")):
+                    add(f"/proc/{pid}/map_files/{parts[0]}")
+    except OSError:
+        pass
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    p = s[s.rfind(")") + 2:].split()
+    return (int(p[11]) + int(p[12])) / TICK          # utime + stime of the process itself
+
+
+def cpu_busy_s():
+    with open("/proc/stat") as f:
+        p = f.readline().split()[1:]
+    v = [int(x) for x in p]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / TICK
+
+
 def rollup_kb(pid):
     vals = {}
     try:
@@ -134,9 +184,13 @@ class Sampler(threading.Thread):
         self.interval = interval
         self.stop_ev = threading.Event()
         self.shmem0 = read_meminfo_kb("Shmem")
-        self.peak_total_kb = 0         # sum Pss_Anon+Pss_File + dShmem
+        self.peak_total_kb = 0         # sum Pss_Anon+Pss_File + tmpfs objects held
         self.peak_rss_sum_kb = 0       # sum of RSS (double counts shared pages)
-        self.peak_shmem_kb = 0
+        self.peak_shmem_kb = 0         # memfd/tmpfs objects the tree holds open or mapped
+        self.peak_sys_shmem_kb = 0     # growth of system-wide Shmem (any process)
+        self.cpu_by_pid = {}
+        self.busy0 = cpu_busy_s()
+        self.own_cpu = 0.0
         self.peak_by_comm = {}         # comm -> peak RSS kB of one process
         self.peak_procs = 0
         self.samples = 0
@@ -157,6 +211,7 @@ class Sampler(threading.Thread):
             todo.extend(kids.get(p, []))
         pss = rss = 0
         n = 0
+        shm = {}
         for p in tree:
             comm = tab[p][1]
             if comm in self.IGNORE:
@@ -168,10 +223,15 @@ class Sampler(threading.Thread):
             pss += v.get("Pss_Anon", 0) + v.get("Pss_File", 0)
             rss += v.get("Rss", 0)
             self.peak_by_comm[comm] = max(self.peak_by_comm.get(comm, 0), v.get("Rss", 0))
-        shm = max(0, read_meminfo_kb("Shmem") - self.shmem0)
-        self.peak_total_kb = max(self.peak_total_kb, pss + shm)
+            shm_objects(p, shm)
+            cpu = proc_cpu_s(p)
+            if cpu is not None:
+                self.cpu_by_pid[p] = cpu
+        shm_kb = sum(shm.values()) // 1024
+        self.peak_total_kb = max(self.peak_total_kb, pss + shm_kb)
         self.peak_rss_sum_kb = max(self.peak_rss_sum_kb, rss)
-        self.peak_shmem_kb = max(self.peak_shmem_kb, shm)
+        self.peak_shmem_kb = max(self.peak_shmem_kb, shm_kb)
+        self.peak_sys_shmem_kb = max(self.peak_sys_shmem_kb, read_meminfo_kb("Shmem") - self.shmem0)
         self.peak_procs = max(self.peak_procs, n)
         self.samples += 1
 
@@ -181,13 +241,20 @@ class Sampler(threading.Thread):
                 self.sample()
             except Exception:          # a process vanishing mid-read
                 pass
+            self.own_cpu = time.thread_time()
             self.stop_ev.wait(self.interval)
 
     def stop(self):
         self.stop_ev.set()
         self.join()
+        busy = cpu_busy_s() - self.busy0
+        tool = sum(self.cpu_by_pid.values())
         return {"peak_total_mib": self.peak_total_kb / 1024, "peak_rss_sum_mib": self.peak_rss_sum_kb / 1024,
-                "peak_shmem_mib": self.peak_shmem_kb / 1024, "samples": self.samples,
+                "peak_shmem_mib": self.peak_shmem_kb / 1024, "peak_sys_shmem_growth_mib": self.peak_sys_shmem_kb / 1024,
+                "machine_busy_cpu_s": round(busy, 2), "tool_cpu_sampled_s": round(tool, 2),
+                "sampler_cpu_s": round(self.own_cpu, 2),
+                "background_cpu_s": round(max(0.0, busy - tool - self.own_cpu), 2),
+                "samples": self.samples,
                 "peak_procs": self.peak_procs,
                 "peak_rss_by_process_mib": {k: round(v / 1024, 1) for k, v in sorted(self.peak_by_comm.items())}}
 
@@ -356,7 +423,9 @@ class Runner:
         rep = read_json(outp)
         r["report"] = {k: rep.get(k) for k in ("verdict", "files_scanned", "bytes_scanned", "engine", "media",
                                               "started", "finished", "timing")} if rep else None
-        lt = load_time_from_report(read_json(outp + ".load")) or load_time_from_report(rep)
+        lt = load_time_from_report(rep)
+        if lt is None:
+            lt = load_time_from_report(read_json(outp + ".load"))
         if lt is not None:
             r["load_s"], r["load_how"] = lt, "reported by qkiosk"
         else:
@@ -368,6 +437,8 @@ class Runner:
         r["verdict_s"] = r["wall_s"]
         r["findings"], r["other_reasons"] = parse_qkiosk(rep)
         r["verdict"] = (rep or {}).get("verdict") or ("error rc=%d" % r["rc"])
+        r["files_scanned"] = (rep or {}).get("files_scanned")
+        r["files_total"] = (rep or {}).get("files_total")
         return r
 
 
@@ -535,6 +606,11 @@ def main():
                         r = {"error": str(e), "verdict": "error", "findings": []}
                     r["mb_s"] = content / MiB / r["scan_s"] if r.get("scan_s") else None
                     r["agree"] = (r.get("findings") == expected)
+                    if tool == "qkiosk" and r.get("files_scanned") is not None:
+                        r["complete"] = r["files_scanned"] == meta["files"]
+                    bg = r.get("background_cpu_s")
+                    if bg is not None and r.get("wall_s"):
+                        r["disturbed"] = bg > 0.10 * r["wall_s"] * (os.cpu_count() or 1)
                     results.setdefault(key, []).append(r)
                     print(f"run.sh:   wall {fmt(r.get('wall_s'))} s, load {fmt(r.get('load_s'))} s, "
                           f"{fmt(r.get('mb_s'))} MB/s, max RSS {fmt(r.get('max_rss_mib'), 0)} MiB, "
@@ -570,6 +646,10 @@ def main():
                 continue
             walls = [r["verdict_s"] for r in runs]
             verdicts = sorted({str(r["verdict"]) for r in runs})
+            inc = [r for r in runs if r.get("complete") is False]
+            if inc:
+                verdicts = [v + f" (INCOMPLETE: {inc[0]['files_scanned']} of {meta['files']} files scanned)"
+                            for v in verdicts]
             agree = all(r["agree"] for r in runs)
             lines.append(
                 f"| {label} | {name} | {fmt(med(runs, 'load_s'))} | {fmt(med(runs, 'scan_s'))} | "
@@ -584,16 +664,25 @@ def main():
                  ". scan = time to verdict − load (clamd: clamdscan's wall time). MB/s = file content "
                  f"({content / MiB:.0f} MiB) / scan. CPU s = user+sys of the tool's processes (clamd: load + scan; "
                  "clamdscan not included). max RSS = /usr/bin/time -v (the largest single process). peak total = sum "
-                 "of Pss_Anon+Pss_File over the process tree + growth of Shmem (memfds, /dev/shm temp files), "
-                 "sampled every 100 ms.")
+                 "of Pss_Anon+Pss_File over the process tree + memfds and /dev/shm files it holds open or mapped "
+                 "(temp files of all three tools are on /dev/shm), sampled every 100 ms.")
     disagreements = []
     for (sname, tool), runs in results.items():
         for i, r in enumerate(runs):
+            if r.get("disturbed"):
+                disagreements.append(f"- {sname}/{tool} run {i + 1}: other processes used "
+                                     f"{r['background_cpu_s']:.0f} CPU s during the run (disturbed)")
+            if r.get("complete") is False:
+                disagreements.append(f"- {sname}/{tool} run {i + 1}: qkiosk scanned {r.get('files_scanned')} of "
+                                     f"{meta['files']} files; its times are not comparable")
             if not r.get("agree"):
                 disagreements.append(f"- {sname}/{tool} run {i + 1}: verdict {r.get('verdict')}, findings "
                                      f"{r.get('findings')}, expected {expected}; {r.get('error', '')}")
-            for o in (r.get("other_reasons") or [])[:5]:
-                disagreements.append(f"- {sname}/{tool} run {i + 1}: other reason: {o}")
+            other = r.get("other_reasons") or []
+            for o in other[:5]:
+                disagreements.append(f"- {sname}/{tool}: other reason: {o}")
+            if len(other) > 5:
+                disagreements.append(f"- {sname}/{tool} run {i + 1}: {len(other) - 5} more other reasons")
     if disagreements:
         lines.append("")
         lines.append("Notes:")

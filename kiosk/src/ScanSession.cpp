@@ -16,6 +16,7 @@
 #include "kiosk/Manifest.h"
 #include "kiosk/WorkerProcess.h"
 #include "qkiosk/protocol/Sha256.h"
+#include "qkiosk/protocol/Text.h"
 
 namespace kiosk {
 namespace {
@@ -175,7 +176,7 @@ std::string newTicketId() {
 Result<Report> ScanSession::run(Media& media) {
     const auto& s = options_.settings;
     Report report;
-    report.source = media.path;
+    report.source = printableName(media.path);
     report.mediaSize = media.size;
     report.device = options_.device;
     report.ticketId = newTicketId();

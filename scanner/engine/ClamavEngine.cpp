@@ -1,6 +1,9 @@
 #include "ClamavEngine.h"
 
+#include "qkiosk/protocol/Text.h"
+
 #include <dirent.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -19,9 +22,29 @@ struct ScanContext {
     std::string currentMember;
     std::vector<std::pair<std::string, std::string>> matches;  // (member, signature)
     std::vector<proto::Hit> unscannable;
+    bool stopped = false;     // onMeta stopped the scan on purpose
+    std::string lastMetaName; // an archive member's full name, from the archive's directory
 };
 
-cl_error_t onInspect(int, const char*, const char** ancestors, size_t, const char* fileName, size_t, const char*,
+// The name libclamav gives a detection raised by a callback returning CL_VIRUS.
+constexpr std::string_view kStoppedByCallback = "Detected.By.Callback";
+
+// Debian's libclamav is built without the non-free unrar: RAR archives would
+// be scanned as opaque bytes and come back "clean". Such files are unscannable.
+bool unrarAvailable() {
+    static const bool available = [] {
+        for (const char* name : {"libclamunrar_iface.so.12", "libclamunrar_iface.so"}) {
+            if (void* h = ::dlopen(name, RTLD_LAZY | RTLD_LOCAL)) {
+                ::dlclose(h);
+                return true;
+            }
+        }
+        return false;
+    }();
+    return available;
+}
+
+cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, const char* fileName, size_t, const char*,
                      uint32_t level, uint32_t, void* context) {
     auto* c = static_cast<ScanContext*>(context);
     if (!c) return CL_SUCCESS;
@@ -34,9 +57,18 @@ cl_error_t onInspect(int, const char*, const char** ancestors, size_t, const cha
     }
     if (level > 0) {
         if (!member.empty()) member += "!";
-        member += fileName ? fileName : "(embedded)";
+        // libclamav names an extracted member by its base name only; the
+        // archive's directory, seen just before, has its folders too.
+        std::string name = fileName ? fileName : "(embedded)";
+        const std::string& full = c->lastMetaName;
+        if (fileName && (full == name || (full.size() > name.size() && full.ends_with("/" + name)))) name = full;
+        member += name;
     }
+    c->lastMetaName.clear();
     c->currentMember = member;
+    if (type && std::string_view(type) == "CL_TYPE_RAR" && !unrarAvailable() && c->unscannable.size() < proto::kMaxNames)
+        c->unscannable.push_back({proto::Verdict::Unscannable, member,
+                                  "RAR archive: this libclamav build cannot unpack RAR (no unrar module)"});
     return CL_SUCCESS;
 }
 
@@ -55,14 +87,24 @@ cl_error_t onMeta(const char* containerType, unsigned long, const char* fileName
     // The callback does not say how deep the container sits, so the member is
     // named on its own rather than with a possibly wrong chain of ancestors.
     const std::string member = fileName ? fileName : "(unnamed member)";
-    if (c->unscannable.size() >= proto::kMaxNames) return CL_CLEAN;
-    if (encrypted)
+    c->lastMetaName = member;
+    if (c->unscannable.size() >= proto::kMaxNames) return CL_VIRUS;
+    if (encrypted) {
         c->unscannable.push_back({proto::Verdict::Unscannable, member,
                                   std::string("encrypted member in ") + (containerType ? containerType : "archive")});
-    else if (realSize > c->limits->maxFileSize)
+        return CL_CLEAN;  // libclamav's own heuristic reports it too
+    }
+    if (realSize > c->limits->maxFileSize) {
         c->unscannable.push_back({proto::Verdict::Unscannable, member,
                                   "archive member of " + std::to_string(realSize) + " bytes exceeds the scan limit of " +
                                       std::to_string(c->limits->maxFileSize) + " bytes"});
+        // Stop here: extracting it would fill the temporary directory (RAM)
+        // with up to the limit and scan only a part anyway. libclamav reports
+        // this as a detection named kStoppedByCallback, which scan() turns
+        // back into "unscannable".
+        c->stopped = true;
+        return CL_VIRUS;
+    }
     return CL_CLEAN;
 }
 
@@ -157,7 +199,11 @@ FileScan ClamavEngine::scan(int fd, const std::string& name) const {
     ScanContext ctx;
     ctx.limits = &limits_;
     cl_scan_options opts{};
-    opts.general = CL_SCAN_GENERAL_ALLMATCHES | CL_SCAN_GENERAL_HEURISTICS;
+    // Not all-match: the first real signature ends the scan, and so does our
+    // meta callback's stop on an oversized member (all-match would go on and
+    // extract it anyway). Heuristic alerts (limits, encryption) are deferred
+    // by libclamav until the file is done, so a real signature still wins.
+    opts.general = CL_SCAN_GENERAL_HEURISTICS;
     opts.parse = ~0u;
     opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
     const char* virname = nullptr;
@@ -168,9 +214,20 @@ FileScan ClamavEngine::scan(int fd, const std::string& name) const {
     out.bytesScanned = static_cast<std::uint64_t>(scanned) * CL_COUNT_PRECISION;
     // Take the matches even when the call reports an error: fail closed.
     if (virname && ctx.matches.empty()) ctx.matches.emplace_back("", virname);
-    for (const auto& [member, sig] : ctx.matches)
-        out.hits.push_back({isLimitOrEncryption(sig) ? proto::Verdict::Unscannable : proto::Verdict::Infected, member, sig});
-    for (auto& h : ctx.unscannable) out.hits.push_back(std::move(h));
+
+    auto add = [&](proto::Hit h) {
+        // Member names come from inside hostile archives.
+        h.member = printableName(h.member);
+        h.detail = printableName(h.detail);
+        for (const auto& x : out.hits)
+            if (x.kind == h.kind && x.member == h.member && x.detail == h.detail) return;  // zip reports members twice
+        out.hits.push_back(std::move(h));
+    };
+    for (const auto& [member, sig] : ctx.matches) {
+        if (ctx.stopped && sig.starts_with(kStoppedByCallback)) continue;  // our own stop, reported below
+        add({isLimitOrEncryption(sig) ? proto::Verdict::Unscannable : proto::Verdict::Infected, member, sig});
+    }
+    for (auto& h : ctx.unscannable) add(std::move(h));
     if (rc != CL_SUCCESS && rc != CL_VIRUS)
         out.hits.push_back({proto::Verdict::Unscannable, "", std::string("scanner error: ") + cl_strerror(rc)});
     if (rc == CL_VIRUS && out.hits.empty()) out.hits.push_back({proto::Verdict::Infected, "", "unnamed signature"});

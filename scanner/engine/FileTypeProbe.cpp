@@ -1,5 +1,7 @@
 #include "FileTypeProbe.h"
 
+#include "qkiosk/protocol/Text.h"
+
 namespace kiosk::scan {
 
 Result<FileTypeProbe> FileTypeProbe::open() {
@@ -22,9 +24,10 @@ FileTypeProbe::~FileTypeProbe() {
 FileType FileTypeProbe::identify(std::span<const std::uint8_t> head) {
     FileType t;
     magic_setflags(cookie_, MAGIC_MIME_TYPE | MAGIC_ERROR);
-    if (const char* m = magic_buffer(cookie_, head.data(), head.size())) t.mime = m;
+    // Descriptions can quote the file's own bytes (titles, tags): make them printable.
+    if (const char* m = magic_buffer(cookie_, head.data(), head.size())) t.mime = printableName(m);
     magic_setflags(cookie_, MAGIC_NONE | MAGIC_ERROR);
-    if (const char* d = magic_buffer(cookie_, head.data(), head.size())) t.description = d;
+    if (const char* d = magic_buffer(cookie_, head.data(), head.size())) t.description = printableName(d);
     if (t.mime.empty()) t.mime = "application/octet-stream";
     return t;
 }

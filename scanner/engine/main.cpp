@@ -190,6 +190,7 @@ int run(int argc, char** argv) {
     // The front end reports errors; libclamav's own chatter stays out of the
     // kiosk's output unless QKIOSK_DEBUG asks for it.
     cl_set_clcb_msg(&clamavMessage);
+    if (std::getenv("QKIOSK_DEBUG")) cl_debug();
     auto fatal = [&](const std::string& why) {
         if (!ch.send(proto::encode(proto::Fatal{why}))) std::fprintf(stderr, "qkiosk-scanner: %s\n", why.c_str());
         return 2;

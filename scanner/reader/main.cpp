@@ -16,6 +16,7 @@
 #include "TskMediaReader.h"
 #include "qkiosk/protocol/Channel.h"
 #include "qkiosk/protocol/Sha256.h"
+#include "qkiosk/protocol/Text.h"
 
 namespace kiosk::scan {
 namespace {
@@ -30,12 +31,12 @@ public:
     Status partition(const proto::Partition& p) override { return ch_.send(proto::encode(p)); }
 
     Status finding(proto::ReasonCode code, const std::string& path, const std::string& detail) override {
-        return ch_.send(proto::encode(proto::Finding{code, path, detail.substr(0, proto::kMaxText)}));
+        return ch_.send(proto::encode(proto::Finding{code, path, truncateUtf8(detail, proto::kMaxText)}));
     }
 
     Status file(std::uint32_t partition, const std::string& path, std::uint64_t size, const ContentReader& read) override {
         if (path.size() > proto::kMaxPath)
-            return finding(proto::ReasonCode::Unscannable, path.substr(0, 256) + "...", "path too long to report");
+            return finding(proto::ReasonCode::Unscannable, truncateUtf8(path, 256) + "...", "path too long to report");
         proto::FileEntry entry{nextId_++, partition, path, size, {}, proto::Content::Attached};
         if (size == 0) {
             entry.content = proto::Content::Empty;

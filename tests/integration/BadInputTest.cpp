@@ -125,6 +125,20 @@ TEST_CASE("Archives that cannot be scanned completely are unscannable", "[bad][a
         CHECK_THAT(reasons(s.report, "unscannable")[0].at("path").get<std::string>(), Catch::StartsWith("/p0/bomb.zip"));
         CHECK(reasons(s.report, "infected").empty());
     }
+    SECTION("a 1 MB zip declaring a member over the default 1 GiB limit stops at once") {
+        // libclamav alone would inflate 1 GiB into its temporary folder (RAM)
+        // and scan only the first part; the kiosk stops at the declared size.
+        sh("mkdir -p tree && head -c 1100M /dev/zero | zip -q tree/bomb.zip -");
+        const auto t0 = Clock::now();
+        const auto s = expectFail(ws, makeImage(ws, "zd.img", "fat16", "none", ws.path() / "tree"), "unscannable");
+        CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 10);
+        CHECK_THAT(reasons(s.report, "unscannable")[0].at("detail").get<std::string>(), Catch::Contains("exceeds the scan limit"));
+    }
+    SECTION("a RAR archive, which Debian's libclamav cannot unpack") {
+        ws.write("tree/parts.rar", std::string("Rar!\x1a\x07\x00", 7) + std::string(4000, 'r'));
+        const auto s = expectFail(ws, makeImage(ws, "r.img", "fat16", "none", ws.path() / "tree"), "unscannable");
+        CHECK_THAT(reasons(s.report, "unscannable", "/p0/parts.rar").at(0).at("detail").get<std::string>(), Catch::Contains("RAR"));
+    }
     SECTION("an encrypted zip") {
         sh("mkdir -p tree && echo secret > s.txt && zip -q -P password tree/locked.zip s.txt");
         const auto s = expectFail(ws, makeImage(ws, "e.img", "fat16", "none", ws.path() / "tree"), "unscannable");
@@ -208,4 +222,26 @@ TEST_CASE("Unusable arguments exit 2 with one line naming the input", "[bad][cli
         oneLine(r);
         CHECK_THAT(r.err, Catch::Contains("not a block device"));
     }
+}
+
+TEST_CASE("Hostile names inside archives are reported as printable text", "[bad][archive]") {
+    Workspace ws;
+    requireTool("python3");
+    // A zip whose member name holds a newline and a byte that is not UTF-8.
+    const auto payload = ws.write("eicar.txt", eicar());
+    const auto script = ws.write("mkzip.py",
+        "import sys, zipfile\n"
+        "with zipfile.ZipFile(sys.argv[2], 'w') as z:\n"
+        "    z.writestr('evil\\nXname.com', open(sys.argv[1], 'rb').read())\n"
+        "data = open(sys.argv[2], 'rb').read().replace(b'Xname', b'\\xffname')\n"
+        "open(sys.argv[2], 'wb').write(data)\n");
+    fs::create_directories(ws.path() / "tree");
+    const auto r = run({"python3", script.string(), payload.string(), (ws.path() / "tree/names.zip").string()});
+    REQUIRE(r.exitCode == 0);
+    const auto s = expectFail(ws, makeImage(ws, "n.img", "fat16", "none", ws.path() / "tree"), "infected");
+    const auto infected = reasons(s.report, "infected");
+    REQUIRE(infected.size() == 1);
+    CHECK(infected[0].at("path") == "/p0/names.zip!evil\\x0a\\xffname.com");
+    // Nothing else went wrong: the scanner did not choke on the name.
+    CHECK(reasons(s.report, "unscannable").empty());
 }

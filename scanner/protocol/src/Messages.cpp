@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "qkiosk/protocol/Text.h"
 #include "qkiosk/protocol/Wire.h"
 
 namespace kiosk::proto {
@@ -195,7 +196,7 @@ Result<ReaderDone> decodeReaderDone(const Frame& f) {
 
 Frame encode(const Fatal& m) {
     Encoder e;
-    e.str(m.message.substr(0, kMaxText));
+    e.str(truncateUtf8(m.message, kMaxText));
     return frame(MsgType::Fatal, e);
 }
 
@@ -266,11 +267,11 @@ Frame encode(const ScanResult& m) {
     e.u32(static_cast<std::uint32_t>(count));
     for (std::size_t i = 0; i < count; ++i) {
         e.u8(static_cast<std::uint8_t>(m.hits[i].kind));
-        e.str(m.hits[i].member.substr(0, kMaxPath / 2));
-        e.str(m.hits[i].detail.substr(0, kMaxText));
+        e.str(truncateUtf8(m.hits[i].member, kMaxPath / 2));
+        e.str(truncateUtf8(m.hits[i].detail, kMaxText));
     }
-    e.str(m.mime.substr(0, 256));
-    e.str(m.description.substr(0, kMaxText));
+    e.str(truncateUtf8(m.mime, 256));
+    e.str(truncateUtf8(m.description, kMaxText));
     e.u64(m.bytesScanned);
     return frame(MsgType::ScanResult, e);
 }

@@ -59,4 +59,12 @@ std::string printableName(std::string_view raw) {
     return out;
 }
 
+std::string truncateUtf8(std::string_view s, std::size_t maxBytes) {
+    if (s.size() <= maxBytes) return std::string(s);
+    std::size_t end = maxBytes;
+    // Step back over continuation bytes to the start of the cut character.
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+    return std::string(s.substr(0, end));
+}
+
 }  // namespace kiosk

@@ -11,4 +11,7 @@ namespace kiosk {
 // backslash as a "\xNN" escape so that distinct names stay distinct.
 std::string printableName(std::string_view raw);
 
+// At most `maxBytes` bytes of valid UTF-8 `s`, never cutting a character in two.
+std::string truncateUtf8(std::string_view s, std::size_t maxBytes);
+
 }  // namespace kiosk

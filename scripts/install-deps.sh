@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages qkiosk needs to build, test and demo, and
+# only those that are missing. Used by ./demo.sh and ./test.sh.
+#   scripts/install-deps.sh [build|test|bench]   (default: test)
+set -euo pipefail
+
+build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev
+            nlohmann-json3-dev libtomlplusplus-dev)
+# Tools that make real filesystem images at test time, and clamscan to compare with.
+fixture_pkgs=(dosfstools mtools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
+              zip python3 coreutils)
+test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file)
+bench_pkgs=(clamav-daemon clamdscan p7zip-full time hyperfine)
+
+case "${1:-test}" in
+  build) want=("${build_pkgs[@]}" "${fixture_pkgs[@]}") ;;
+  test)  want=("${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
