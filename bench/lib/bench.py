@@ -606,8 +606,14 @@ def main():
                         r = {"error": str(e), "verdict": "error", "findings": []}
                     r["mb_s"] = content / MiB / r["scan_s"] if r.get("scan_s") else None
                     r["agree"] = (r.get("findings") == expected)
-                    if tool == "qkiosk" and r.get("files_scanned") is not None:
-                        r["complete"] = r["files_scanned"] == meta["files"]
+                    if tool == "qkiosk" and r.get("files_total") is not None:
+                        # every file of the corpus found, and each one either scanned or
+                        # named in an unscannable reason (e.g. a limit); no aborted scan
+                        unsc = {re.sub(r"^/p\d+/", "", o.split(" ", 2)[1]).split("!", 1)[0]
+                                for o in r.get("other_reasons", []) if o.startswith("unscannable: /p")}
+                        stopped = any(o.startswith("unscannable: / ") for o in r.get("other_reasons", []))
+                        r["complete"] = (r["files_total"] == meta["files"] and not stopped and
+                                         r["files_scanned"] + len(unsc) >= meta["files"])
                     bg = r.get("background_cpu_s")
                     if bg is not None and r.get("wall_s"):
                         r["disturbed"] = bg > 0.10 * r["wall_s"] * (os.cpu_count() or 1)
@@ -648,7 +654,7 @@ def main():
             verdicts = sorted({str(r["verdict"]) for r in runs})
             inc = [r for r in runs if r.get("complete") is False]
             if inc:
-                verdicts = [v + f" (INCOMPLETE: {inc[0]['files_scanned']} of {meta['files']} files scanned)"
+                verdicts = [v + f" (INCOMPLETE: {inc[0].get('files_scanned')} of {meta['files']} files scanned)"
                             for v in verdicts]
             agree = all(r["agree"] for r in runs)
             lines.append(
