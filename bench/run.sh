@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh [--corpus DIR] [--sigs DIR] [--out FILE] [--runs N] [--tools LIST]
-#        [--qkiosk PATH] [--cpus LIST] [--cold]
+#        [--qkiosk PATH] [--cpus LIST] [--cold] [--retries N] [--no-wait-idle]
 #
 # Benchmarks, on the same files, signatures, limits and CPUs:
 #   qkiosk   qkiosk scan --image CORPUS/stick.img --db SIGS --json -
@@ -10,6 +10,8 @@
 # --sigs is one database directory, or a directory holding small/ and large/
 # (then both sets are run). Prints a Markdown table and writes it to --out;
 # raw numbers go to OUT.json, tool outputs to OUT.raw/.
+# Before each run it waits (up to 5 min) for the machine to be idle; a run
+# during which other processes used >10 % of the CPUs is re-run (--retries 2).
 # Exit status: 0 all runs agree with the expected findings, 1 some do not,
 # 2 bad arguments or missing corpus.
 set -euo pipefail
@@ -24,10 +26,11 @@ TOOLS=qkiosk,clamscan,clamd
 QKIOSK=${QKIOSK:-$ROOT/build/bin/qkiosk}
 CPUS=0-$(( $(nproc) - 1 ))
 COLD=()
+EXTRA=()
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
-  [[ $1 == --cold || $# -ge 2 ]] || usage
+  [[ $1 == --cold || $1 == --no-wait-idle || $# -ge 2 ]] || usage
   case $1 in
     --corpus) CORPUS=$2; shift 2 ;;
     --sigs)   SIGS=$2; shift 2 ;;
@@ -37,6 +40,8 @@ while [[ $# -gt 0 ]]; do
     --qkiosk) QKIOSK=$2; shift 2 ;;
     --cpus)   CPUS=$2; shift 2 ;;
     --cold)   COLD=(--cold); shift ;;
+    --retries) EXTRA+=(--retries "$2"); shift 2 ;;
+    --no-wait-idle) EXTRA+=(--no-wait-idle); shift ;;
     *) usage ;;
   esac
 done
@@ -48,4 +53,4 @@ done
 [[ -d $SIGS ]] || { echo "run.sh: $SIGS: no signatures (run make-sigs.sh $SIGS)" >&2; exit 2; }
 mkdir -p "$(dirname "$OUT")"
 exec "${PYTHON:-python3}" "$HERE/lib/bench.py" --corpus "$CORPUS" --sigs "$SIGS" --out "$OUT" \
-  --runs "$RUNS" --tools "$TOOLS" --qkiosk "$QKIOSK" --cpus "$CPUS" "${COLD[@]}"
+  --runs "$RUNS" --tools "$TOOLS" --qkiosk "$QKIOSK" --cpus "$CPUS" "${COLD[@]}" "${EXTRA[@]}"

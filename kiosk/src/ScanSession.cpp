@@ -214,6 +214,13 @@ Result<Report> ScanSession::run(Media& media) {
         readerOpen = false;
         c.reason(code, "/", why);
     };
+    // A broken channel usually means the worker died: say how, rather than
+    // blaming its messages. Only a worker still running is misbehaving.
+    auto explain = [](WorkerProcess& w, const std::string& name, const std::string& error) {
+        if (auto how = w.waitFor(std::chrono::milliseconds(500)))
+            return name + " stopped (" + (how->empty() ? std::string("exited early") : *how) + ")";
+        return name + " sent an invalid frame: " + error;
+    };
 
     for (;;) {
         // Done when the media is read, every file answered, and the engine is
@@ -225,7 +232,7 @@ Result<Report> ScanSession::run(Media& media) {
             continue;
         }
         if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
-            stopReader(ReasonCode::ReadError, "media reader unreachable: " + st.error().message);
+            stopReader(ReasonCode::ReadError, explain(*reader, "media reader", st.error().message) + " before the end of the media");
         if (auto st = scanner->channel().flush(); !st && scannerOpen) {
             scanner->kill();
             scanner->channel().close();
@@ -257,7 +264,7 @@ Result<Report> ScanSession::run(Media& media) {
             lastWord = Clock::now();
             auto r = reader->channel().receive();
             if (!r) {
-                stopReader(ReasonCode::ReadError, "media reader sent an invalid frame: " + r.error().message);
+                stopReader(ReasonCode::ReadError, explain(*reader, "media reader", r.error().message));
             } else if (!r->has_value()) {
                 reader->channel().close();
                 readerOpen = false;
@@ -334,6 +341,7 @@ Result<Report> ScanSession::run(Media& media) {
             if (!r || !r->has_value()) {
                 scanner->channel().close();
                 scannerOpen = false;
+                if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
                 const auto how = scanner->wait();
                 if (!scannerReady) return makeError("scanner failed to start (" + (how.empty() ? std::string("exited") : how) + ")");
                 c.abandonPending("not scanned: the scanner stopped (" + (how.empty() ? std::string("exited early") : how) + ")");

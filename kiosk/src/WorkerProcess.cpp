@@ -69,6 +69,14 @@ void WorkerProcess::kill() {
     if (pid_ > 0 && !reaped_) ::kill(pid_, SIGKILL);
 }
 
+std::string WorkerProcess::describe(int status) {
+    reaped_ = true;
+    if (WIFEXITED(status)) return ended_ = WEXITSTATUS(status) == 0 ? "" : "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return ended_ = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    return ended_ = "ended abnormally";
+}
+
 std::string WorkerProcess::wait() {
     if (pid_ <= 0 || reaped_) return ended_;
     int status = 0;
@@ -76,12 +84,24 @@ std::string WorkerProcess::wait() {
     do {
         r = ::waitpid(pid_, &status, 0);
     } while (r < 0 && errno == EINTR);
-    reaped_ = true;
-    if (r < 0) return ended_ = std::string("cannot be waited for: ") + std::strerror(errno);
-    if (WIFEXITED(status)) return ended_ = WEXITSTATUS(status) == 0 ? "" : "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return ended_ = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-    return ended_ = "ended abnormally";
+    if (r < 0) {
+        reaped_ = true;
+        return ended_ = std::string("cannot be waited for: ") + std::strerror(errno);
+    }
+    return describe(status);
+}
+
+std::optional<std::string> WorkerProcess::waitFor(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0 || reaped_) return ended_;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        int status = 0;
+        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) return describe(status);
+        if (r < 0 && errno != EINTR) return wait();
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        ::usleep(5000);
+    }
 }
 
 }  // namespace kiosk

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,8 @@ public:
     // Waits for the process to end; describes how it ended ("exited with status 2",
     // "killed by signal 11 (Segmentation fault)"). Empty for a clean exit 0.
     std::string wait();
+    // Like wait(), but gives up after `timeout`: std::nullopt while it still runs.
+    std::optional<std::string> waitFor(std::chrono::milliseconds timeout);
 
 private:
     WorkerProcess(pid_t pid, UniqueFd socket, std::string name)
@@ -37,6 +41,7 @@ private:
     pid_t pid_ = -1;
     proto::Channel channel_;
     std::string name_;
+    std::string describe(int status);
     std::string ended_;
     bool reaped_ = false;
 };
