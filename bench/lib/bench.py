@@ -599,6 +599,32 @@ def main():
     os.makedirs(rawdir, exist_ok=True)
 
     R = Runner(a)
+    qk_info = None
+    if "qkiosk" in tools and qk_ok:
+        # Run a private copy: the build directory may be rebuilt during the benchmark.
+        snap = os.path.join(R.tmp, "qkiosk-bin")
+        os.makedirs(snap)
+        src = os.path.dirname(os.path.abspath(a.qkiosk))
+        qk_info = {"source": src, "sha256": {}}
+        for exe in ("qkiosk", "qkiosk-reader", "qkiosk-scanner"):
+            shutil.copy2(os.path.join(src, exe), os.path.join(snap, exe))
+            qk_info["sha256"][exe] = subprocess.run(["sha256sum", os.path.join(snap, exe)], capture_output=True,
+                                                    text=True).stdout.split()[0][:16]
+        try:
+            repo = os.path.dirname(os.path.dirname(src))
+            qk_info["git"] = subprocess.run(["git", "-C", repo, "log", "-1", "--format=%h %s"], capture_output=True,
+                                            text=True).stdout.strip()[:100]
+            dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True).stdout.strip()
+            if dirty:
+                qk_info["git"] += " + uncommitted changes"
+            cache = os.path.join(os.path.dirname(src), "CMakeCache.txt")
+            with open(cache) as f:
+                m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", f.read(), re.M)
+                qk_info["build_type"] = m.group(1) if m else "?"
+        except OSError:
+            pass
+        a.qkiosk = os.path.join(snap, "qkiosk")
     results = {}
     t_start = time.monotonic()
     try:
@@ -660,7 +686,10 @@ def main():
     lines.append(f"Expected findings: {', '.join(f'`{p}` ({s})' for p, s in expected) or 'none'}.  ")
     lines.append(f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, "
                  f"kernel {info['kernel']}, {info['clamav']}; CPUs pinned: {a.cpus or 'no'}; "
-                 f"page cache: {'dropped before each run' if a.cold else 'warm'}; runs per cell: {a.runs} (median shown).")
+                 f"page cache: {'dropped before each run' if a.cold else 'warm'}; runs per cell: {a.runs} (median shown).  ")
+    if qk_info:
+        lines.append(f"qkiosk: {qk_info.get('build_type', '?')} build of `{qk_info.get('git', '?')}` "
+                     f"(qkiosk-scanner {qk_info['sha256']['qkiosk-scanner']}…).")
     lines.append("")
     lines.append("| sigs | tool | load s | scan s | time to verdict s (min–max) | MB/s | CPU s | "
                  "max RSS MiB (largest process) | peak total MiB (sampled) | verdict | findings agree |")
@@ -725,6 +754,7 @@ def main():
     with open(a.out, "w") as f:
         f.write(table)
     raw = {"machine": info, "corpus": meta, "limits": LIMITS, "runs": a.runs, "cpus": a.cpus, "cold": a.cold,
+           "qkiosk": qk_info,
            "results": {f"{k[0]}/{k[1]}": v for k, v in results.items()}}
     with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump(raw, f, indent=1, default=str)

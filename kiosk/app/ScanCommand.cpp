@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "Commands.h"
+#include "Common.h"
+#include "kiosk/devices/UdevDeviceSource.h"
 #include "kiosk/AtomicFile.h"
 #include "kiosk/Config.h"
 #include "kiosk/Media.h"
@@ -20,7 +22,7 @@ int usageError(const std::string& message) {
 }
 
 int scanCommand(const std::vector<std::string>& args) {
-    std::optional<std::string> image, device, db, json, configPath;
+    std::optional<std::string> image, device, db, json, configPath, policyPath;
     bool quiet = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -41,7 +43,9 @@ int scanCommand(const std::vector<std::string>& args) {
             if (!value(configPath)) return usageError("scan: --config needs a file");
         } else if (a == "--quiet" || a == "-q") {
             quiet = true;
-        } else if (a == "--policy" || a == "--ticket" || a == "--log") {
+        } else if (a == "--policy") {
+            if (!value(policyPath)) return usageError("scan: --policy needs a file");
+        } else if (a == "--ticket" || a == "--log") {
             return usageError("scan: " + a + " is not available in this version (device policy, tickets and the log come with later releases)");
         } else {
             return usageError("scan: unknown option \"" + a + "\"");
@@ -49,12 +53,9 @@ int scanCommand(const std::vector<std::string>& args) {
     }
     if (image.has_value() == device.has_value()) return usageError("scan: give exactly one of --image FILE or --device DEV");
 
-    Config config;
-    if (configPath || std::filesystem::exists(kDefaultConfigPath)) {
-        auto loaded = loadConfig(configPath.value_or(kDefaultConfigPath));
-        if (!loaded) return usageError(loaded.error().message);
-        config = std::move(*loaded);
-    }
+    auto loaded = loadConfigOrDefault(configPath);
+    if (!loaded) return usageError(loaded.error().message);
+    const Config config = std::move(*loaded);
     const std::string dbDir = db.value_or(config.dbDir);
     if (!std::filesystem::is_directory(dbDir))
         return usageError(dbDir + ": signature database directory not found (use --db DIR)");
@@ -63,9 +64,30 @@ int scanCommand(const std::vector<std::string>& args) {
     if (!media) return usageError(media.error().message);
     if (!media->warning.empty()) std::fprintf(stderr, "qkiosk: warning: %s\n", media->warning.c_str());
 
-    ScanSession session(ScanOptions{dbDir, config.scan, std::nullopt});
+    // A device scan names the USB device behind the block device and applies
+    // the policy to it: a refused device can never PASS, whatever its files.
+    std::optional<DeviceIdentity> identity;
+    std::vector<policy::PolicyReason> policyReasons;
+    if (media->blockDevice) {
+        auto source = devices::UdevDeviceSource::open();
+        auto usb = source ? (*source)->deviceOfBlock(media->path) : Result<devices::UsbDevice>(source.error());
+        if (usb) {
+            const auto whitelist = loadPolicy(policyPath.value_or(config.policy));
+            const auto decision = policy::decide(*usb, whitelist, config, policy::todayLocal());
+            identity = identityOf(*usb, decision);
+            policyReasons = decision.reasons;
+        } else if (policyPath) {
+            return usageError(media->path + ": the policy cannot be applied: " + usb.error().message);
+        }
+    } else if (policyPath) {
+        // Images have no device to decide on; still refuse a broken policy file.
+        if (auto w = loadPolicy(*policyPath); !w) return usageError(w.error().message);
+    }
+
+    ScanSession session(ScanOptions{dbDir, config.scan, identity});
     auto report = session.run(*media);
     if (!report) return usageError(report.error().message);
+    for (const auto& r : policyReasons) addReason(*report, r.code, "/", r.detail);
 
     if (json) {
         const std::string text = toJson(*report);

@@ -13,10 +13,12 @@ constexpr const char* kUsage =
     "usage: qkiosk <command> [options]\n"
     "\n"
     "commands:\n"
-    "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--config FILE]\n"
-    "       [--json FILE|-] [--quiet]\n"
+    "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--policy FILE]\n"
+    "       [--config FILE] [--json FILE|-] [--quiet]\n"
     "      read the media in userspace and scan every file with libclamav;\n"
     "      exit 0 PASS, 1 FAIL, 2 error\n"
+    "  devices [--policy FILE] [--config FILE] [--json]\n"
+    "      list attached USB devices with interfaces and the policy decision\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
     const std::string cmd = args.front();
     args.erase(args.begin());
     if (cmd == "scan") return kiosk::app::scanCommand(args);
+    if (cmd == "devices") return kiosk::app::devicesCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -24,6 +25,13 @@ std::string human(std::uint64_t bytes) {
 
 }  // namespace
 
+void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail) {
+    r.reasons.push_back(Reason{code, std::move(path), std::move(detail)});
+    // Keep the report's order: by path, so media-wide reasons ("/") come first.
+    std::stable_sort(r.reasons.begin(), r.reasons.end(), [](const Reason& a, const Reason& b) { return a.path < b.path; });
+    r.pass = false;
+}
+
 std::string toJson(const Report& r) {
     using nlohmann::json;
     json j;
@@ -36,7 +44,16 @@ std::string toJson(const Report& r) {
         j["device"] = {{"vendor_id", r.device->vendorId},
                        {"product_id", r.device->productId},
                        {"serial", r.device->serial},
-                       {"interfaces", r.device->interfaces}};
+                       {"interfaces", r.device->interfaces},
+                       {"port", r.device->port},
+                       {"manufacturer", r.device->manufacturer},
+                       {"product", r.device->product}};
+        if (r.device->approval)
+            j["device"]["approval"] = {{"owner", r.device->approval->owner},
+                                       {"purpose", r.device->approval->purpose},
+                                       {"expires", r.device->approval->expires}};
+        else
+            j["device"]["approval"] = nullptr;
     } else {
         j["device"] = nullptr;
     }
@@ -74,6 +91,12 @@ std::string toSummary(const Report& r) {
             out << "  " << code << " " << x.path << "  " << x.detail << "\n";
         }
         if (r.reasons.size() > kShown) out << "  ... and " << r.reasons.size() - kShown << " more (see the JSON report)\n";
+    }
+    if (r.device) {
+        out << "Device:     " << r.device->vendorId << ":" << r.device->productId << " serial "
+            << (r.device->serial.empty() ? "(none)" : r.device->serial) << " at " << r.device->port;
+        if (r.device->approval) out << ", approved for " << r.device->approval->owner << " until " << r.device->approval->expires;
+        out << "\n";
     }
     out << "Media:      " << r.source << ", " << human(r.mediaSize);
     if (r.partitions.empty()) out << ", no volume recognised";

@@ -41,9 +41,16 @@ struct EngineInfo {
     std::uint64_t loadMillis = 0;
 };
 
+struct ApprovalInfo {
+    std::string owner, purpose, expires;
+};
+
 struct DeviceIdentity {
     std::string vendorId, productId, serial;
     std::vector<std::string> interfaces;
+    std::string port;                       // sysfs name, "1-1"
+    std::string manufacturer, product;
+    std::optional<ApprovalInfo> approval;   // the whitelist entry it matched
 };
 
 struct Report {
@@ -62,6 +69,10 @@ struct Report {
     std::string started, finished;       // RFC 3339, UTC
     double seconds = 0;
 };
+
+// Adds findings from outside the media (device policy, signature age): any
+// reason makes the verdict FAIL.
+void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail);
 
 // JSON text of the report (DESIGN.md's schema plus documented extensions).
 std::string toJson(const Report& r);

@@ -1,0 +1,24 @@
+// What several subcommands share: loading the config and the whitelist, and
+// turning a USB device and its policy decision into report values.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kiosk/Config.h"
+#include "kiosk/Report.h"
+#include "kiosk/devices/UsbDevice.h"
+#include "kiosk/policy/Policy.h"
+
+namespace kiosk::app {
+
+// The config from --config, else /etc/qkiosk/qkiosk.toml if present, else defaults.
+Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);
+
+// The whitelist from `path`. A file that does not exist is an empty whitelist
+// (a fresh kiosk has approved nothing yet); a file that does not parse is the error.
+Result<policy::Whitelist> loadPolicy(const std::string& path);
+
+DeviceIdentity identityOf(const devices::UsbDevice& d, const policy::Decision& decision);
+
+}  // namespace kiosk::app

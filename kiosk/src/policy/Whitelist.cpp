@@ -1,0 +1,115 @@
+#include "kiosk/policy/Whitelist.h"
+
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace kiosk::policy {
+namespace {
+
+std::string at(const std::string& source, const toml::source_region& r) {
+    return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+bool validDate(const std::string& s) {
+    static const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})$)");
+    std::smatch m;
+    if (!std::regex_match(s, m, re)) return false;
+    const int month = std::stoi(m[2].str()), day = std::stoi(m[3].str());
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+}  // namespace
+
+Result<Whitelist> parseWhitelist(const std::string& text, const std::string& source) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        return makeError(at(source, e.source()) + ": " + std::string(e.description()));
+    }
+    Whitelist w;
+    for (const auto& [key, node] : root)
+        if (key.str() != "device")
+            return makeError(at(source, key.source()) + ": unknown key \"" + std::string(key.str()) + "\" (entries are [[device]] tables)");
+    const auto* devices = root.get("device");
+    if (!devices) return w;
+    const auto* arr = devices->as_array();
+    if (!arr) return makeError(at(source, devices->source()) + ": \"device\" must be an array of tables ([[device]])");
+
+    static const std::regex hex4("^[0-9a-fA-F]{4}$");
+    static const std::regex triple("^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}$");
+    static const std::set<std::string> known{"vendor_id", "product_id", "serial", "interfaces", "owner", "purpose", "expires"};
+    for (const auto& e : *arr) {
+        const auto* t = e.as_table();
+        if (!t) return makeError(at(source, e.source()) + ": each device must be a table");
+        const std::string where = at(source, t->source());
+        for (const auto& [k, v] : *t)
+            if (!known.count(std::string(k.str())))
+                return makeError(at(source, k.source()) + ": unknown key \"" + std::string(k.str()) + "\"");
+        Approval a;
+        a.source = source + ":" + std::to_string(t->source().begin.line);
+        auto str = [&](const char* key, std::string& out) -> Status {
+            const auto* n = t->get(key);
+            if (!n) return makeError(where + ": device entry lacks \"" + key + "\"");
+            if (const auto* s = n->as_string()) {
+                out = s->get();
+                return {};
+            }
+            if (const auto* d = n->as_date(); d && std::string(key) == "expires") {
+                char buf[16];
+                std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d->get().year),
+                              static_cast<int>(d->get().month), static_cast<int>(d->get().day));
+                out = buf;
+                return {};
+            }
+            return makeError(at(source, n->source()) + ": \"" + key + "\" must be a string");
+        };
+        for (auto [key, out] : {std::pair<const char*, std::string*>{"vendor_id", &a.vendorId}, {"product_id", &a.productId},
+                                {"serial", &a.serial}, {"owner", &a.owner}, {"purpose", &a.purpose}, {"expires", &a.expires}}) {
+            if (auto st = str(key, *out); !st) return st.error();
+        }
+        auto fieldAt = [&](const char* key) { return at(source, t->get(key)->source()); };
+        if (!std::regex_match(a.vendorId, hex4)) return makeError(fieldAt("vendor_id") + ": vendor_id must be 4 hex digits");
+        if (!std::regex_match(a.productId, hex4)) return makeError(fieldAt("product_id") + ": product_id must be 4 hex digits");
+        std::transform(a.vendorId.begin(), a.vendorId.end(), a.vendorId.begin(), ::tolower);
+        std::transform(a.productId.begin(), a.productId.end(), a.productId.begin(), ::tolower);
+        if (a.serial.empty())
+            return makeError(fieldAt("serial") + ": serial must not be empty (a device without a serial number cannot be approved)");
+        if (a.owner.empty()) return makeError(fieldAt("owner") + ": owner must not be empty");
+        if (!validDate(a.expires)) return makeError(fieldAt("expires") + ": expires must be a date YYYY-MM-DD");
+        const auto* ifs = t->get("interfaces");
+        if (!ifs) return makeError(where + ": device entry lacks \"interfaces\"");
+        const auto* ifArr = ifs->as_array();
+        if (!ifArr || ifArr->empty()) return makeError(at(source, ifs->source()) + ": interfaces must be a non-empty array like [\"08:06:50\"]");
+        std::set<std::string> set;
+        for (const auto& i : *ifArr) {
+            const auto* s = i.as_string();
+            if (!s || !std::regex_match(s->get(), triple))
+                return makeError(at(source, i.source()) + ": an interface is \"class:subclass:protocol\" in hex, like \"08:06:50\"");
+            std::string v = s->get();
+            std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+            set.insert(v);
+        }
+        a.interfaces.assign(set.begin(), set.end());
+        w.devices.push_back(std::move(a));
+    }
+    return w;
+}
+
+Result<Whitelist> loadWhitelist(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(path + ": " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parseWhitelist(ss.str(), path);
+}
+
+}  // namespace kiosk::policy
