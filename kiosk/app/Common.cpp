@@ -16,17 +16,4 @@ Result<policy::Whitelist> loadPolicy(const std::string& path) {
     return policy::loadWhitelist(path);
 }
 
-DeviceIdentity identityOf(const devices::UsbDevice& d, const policy::Decision& decision) {
-    DeviceIdentity id;
-    id.vendorId = d.vendorHex();
-    id.productId = d.productHex();
-    id.serial = d.serial;
-    id.interfaces = d.interfaceTriples();
-    id.port = d.name;
-    id.manufacturer = d.manufacturer;
-    id.product = d.product;
-    if (decision.approval) id.approval = ApprovalInfo{decision.approval->owner, decision.approval->purpose, decision.approval->expires};
-    return id;
-}
-
 }  // namespace kiosk::app

@@ -19,6 +19,4 @@ Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);
 // (a fresh kiosk has approved nothing yet); a file that does not parse is the error.
 Result<policy::Whitelist> loadPolicy(const std::string& path);
 
-DeviceIdentity identityOf(const devices::UsbDevice& d, const policy::Decision& decision);
-
 }  // namespace kiosk::app

@@ -74,7 +74,7 @@ int scanCommand(const std::vector<std::string>& args) {
         if (usb) {
             const auto whitelist = loadPolicy(policyPath.value_or(config.policy));
             const auto decision = policy::decide(*usb, whitelist, config, policy::todayLocal());
-            identity = identityOf(*usb, decision);
+            identity = policy::identityOf(*usb, decision);
             policyReasons = decision.reasons;
         } else if (policyPath) {
             return usageError(media->path + ": the policy cannot be applied: " + usb.error().message);

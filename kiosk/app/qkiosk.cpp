@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "      exit 0 PASS, 1 FAIL, 2 error\n"
     "  devices [--policy FILE] [--config FILE] [--json]\n"
     "      list attached USB devices with interfaces and the policy decision\n"
+    "  run [--config FILE]\n"
+    "      the kiosk daemon: watch USB, authorize, scan, write reports and tickets\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "scan") return kiosk::app::scanCommand(args);
     if (cmd == "devices") return kiosk::app::devicesCommand(args);
+    if (cmd == "run") return kiosk::app::runCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

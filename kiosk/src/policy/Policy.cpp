@@ -56,6 +56,19 @@ const char* roleName(Role r) {
     return "refused";
 }
 
+DeviceIdentity identityOf(const devices::UsbDevice& d, const Decision& decision) {
+    DeviceIdentity id;
+    id.vendorId = d.vendorHex();
+    id.productId = d.productHex();
+    id.serial = d.serial;
+    id.interfaces = d.interfaceTriples();
+    id.port = d.name;
+    id.manufacturer = d.manufacturer;
+    id.product = d.product;
+    if (decision.approval) id.approval = ApprovalInfo{decision.approval->owner, decision.approval->purpose, decision.approval->expires};
+    return id;
+}
+
 std::string todayLocal() {
     const std::time_t t = std::time(nullptr);
     std::tm tm{};

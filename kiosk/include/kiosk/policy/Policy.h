@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kiosk/Config.h"
+#include "kiosk/Report.h"
 #include "kiosk/devices/UsbDevice.h"
 #include "kiosk/policy/Whitelist.h"
 #include "qkiosk/protocol/Messages.h"
@@ -42,6 +43,9 @@ Decision decide(const devices::UsbDevice& device, const Result<Whitelist>& white
                 const std::string& today);
 
 const char* roleName(Role r);
+
+// The device as the report and ticket name it, with the approval it matched.
+DeviceIdentity identityOf(const devices::UsbDevice& d, const Decision& decision);
 std::string todayLocal();
 
 }  // namespace kiosk::policy

@@ -1,0 +1,62 @@
+// The kiosk daemon (`qkiosk run`): one long-running process that watches USB,
+// decides, authorizes, scans, and writes each session's report and ticket to
+// the spool directory. One session at a time, in arrival order.
+//
+// Status lines on stdout, one per event, for the terminal UI and for logs:
+//   READY signatures=<n>            waiting for media
+//   IDENTIFYING <port>
+//   REFUSED <port> <ticket> <code>: <detail>
+//   SCANNING <port> <devnode>
+//   RESULT <PASS|FAIL> <port> <ticket>
+//   REMOVE-MEDIA <port>
+//   REMOVED <port>
+//   ERROR <message>
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "kiosk/Config.h"
+#include "kiosk/Report.h"
+#include "kiosk/devices/DeviceSource.h"
+#include "kiosk/devices/UsbAuthorizer.h"
+#include "kiosk/policy/Policy.h"
+
+namespace kiosk {
+
+class Daemon {
+public:
+    Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
+           std::function<void(const std::string&)> status);
+
+    // Locks the buses down, authorizes the fixed devices, records sessions a
+    // crash interrupted, and handles devices already plugged in.
+    Status start();
+    // Serves until `stop` becomes true (checked at least every second).
+    Status run(const std::atomic<bool>& stop);
+
+    // Handles one newly attached device, start to ticket (public for tests).
+    void handleDevice(const std::string& name);
+
+private:
+    void reloadWhitelistIfChanged();
+    Report refusal(const devices::UsbDevice& d, const policy::Decision& decision);
+    Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
+    Result<std::string> waitForDisk(const devices::UsbDevice& d);
+    void finish(const Report& r, const std::string& port);
+    void recoverInterrupted();
+
+    Config config_;
+    devices::DeviceSource& source_;
+    devices::UsbAuthorizer& authorizer_;
+    std::function<void(const std::string&)> status_;
+    Result<policy::Whitelist> whitelist_{policy::Whitelist{}};
+    long long whitelistStamp_ = -2;
+    std::set<std::string> handled_;   // ports with a session or refusal until removed
+};
+
+std::string toTicketText(const Report& r, const std::string& kioskId);
+
+}  // namespace kiosk

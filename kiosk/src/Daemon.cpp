@@ -1,0 +1,235 @@
+#include "kiosk/Daemon.h"
+
+#include <poll.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "kiosk/AtomicFile.h"
+#include "kiosk/Media.h"
+#include "kiosk/ScanSession.h"
+
+namespace kiosk {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+long long stampOf(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return -1;
+    return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec + st.st_size;
+}
+
+}  // namespace
+
+std::string toTicketText(const Report& r, const std::string& kioskId) {
+    std::ostringstream t;
+    t << "qkiosk quarantine ticket\n";
+    t << "Kiosk:      " << kioskId << "\n";
+    t << "Ticket:     " << r.ticketId << "\n";
+    t << "Time:       " << r.started << " to " << r.finished << "\n";
+    if (r.device) {
+        t << "Device:     " << r.device->vendorId << ":" << r.device->productId << " serial "
+          << (r.device->serial.empty() ? "(none)" : r.device->serial) << " port " << r.device->port << "\n";
+        if (r.device->approval)
+            t << "Approval:   " << r.device->approval->owner << " / " << r.device->approval->purpose << " / until "
+              << r.device->approval->expires << "\n";
+        else
+            t << "Approval:   none (not a registered vendor device)\n";
+    }
+    t << "Verdict:    " << (r.pass ? "PASS" : "FAIL") << "\n";
+    for (const auto& x : r.reasons) t << "Reason:     " << proto::reasonCodeName(x.code) << " " << x.path << " " << x.detail << "\n";
+    t << "Files:      " << r.files.size() << " (" << r.filesScanned << " scanned, " << r.bytesScanned << " bytes)\n";
+    t << "Manifest:   " << r.manifestSha256 << "\n";
+    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << ")\n";
+    return t.str();
+}
+
+Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
+               std::function<void(const std::string&)> status)
+    : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)) {}
+
+void Daemon::reloadWhitelistIfChanged() {
+    const long long stamp = stampOf(config_.policy);
+    if (stamp == whitelistStamp_) return;
+    whitelistStamp_ = stamp;
+    whitelist_ = stamp < 0 ? Result<policy::Whitelist>(policy::Whitelist{}) : policy::loadWhitelist(config_.policy);
+    if (!whitelist_) status_("ERROR whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)");
+}
+
+Status Daemon::start() {
+    std::error_code ec;
+    fs::create_directories(config_.spoolDir, ec);
+    if (ec) return makeError(config_.spoolDir + ": " + ec.message());
+    reloadWhitelistIfChanged();
+    recoverInterrupted();
+    auto hubs = source_.rootHubs();
+    if (!hubs) return hubs.error();
+    if (auto s = authorizer_.lockDown(*hubs); !s) return s.error().context("cannot take over USB authorization");
+    if (auto s = source_.startMonitor(); !s) return s;
+    auto present = source_.enumerate();
+    if (!present) return present.error();
+    for (const auto& d : *present) handleDevice(d.name);
+    return {};
+}
+
+void Daemon::recoverInterrupted() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(config_.spoolDir, ec)) {
+        if (e.path().extension() != ".session") continue;
+        std::ifstream in(e.path());
+        Report r;
+        try {
+            const auto j = nlohmann::json::parse(in);
+            r.ticketId = j.at("ticket_id");
+            r.started = j.at("started");
+            if (j.contains("device") && !j["device"].is_null()) {
+                DeviceIdentity id;
+                id.vendorId = j["device"].value("vendor_id", "");
+                id.productId = j["device"].value("product_id", "");
+                id.serial = j["device"].value("serial", "");
+                id.port = j["device"].value("port", "");
+                r.device = id;
+            }
+        } catch (const std::exception&) {
+            r.ticketId = e.path().stem().string();
+        }
+        r.finished = rfc3339Now();
+        r.manifestSha256 = "";
+        addReason(r, proto::ReasonCode::Unscannable, "/", "session interrupted: the kiosk stopped during the scan");
+        finish(r, r.device ? r.device->port : "");
+        fs::remove(e.path(), ec);
+    }
+}
+
+Report Daemon::refusal(const devices::UsbDevice& d, const policy::Decision& decision) {
+    Report r;
+    r.ticketId = newTicketId();
+    r.started = r.finished = rfc3339Now();
+    r.device = policy::identityOf(d, decision);
+    r.source = d.name;
+    for (const auto& x : decision.reasons) addReason(r, x.code, "/", x.detail);
+    return r;
+}
+
+Result<std::string> Daemon::waitForDisk(const devices::UsbDevice& d) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+        auto now = source_.device(d.name);
+        if (!now) return now.error();
+        if (!now->blockDevices.empty()) {
+            const std::string node = now->blockDevices.front();
+            if (fs::exists(node)) return node;
+        }
+        pollfd p{source_.fd(), POLLIN, 0};
+        ::poll(&p, 1, 200);
+        while (auto ev = source_.nextEvent()) {
+            if (ev->kind == devices::DeviceEvent::Kind::Removed && ev->name == d.name)
+                return makeError("the device was removed before its storage appeared");
+        }
+    }
+    return makeError("no storage appeared within 30 s after authorization");
+}
+
+Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& decision) {
+    const auto id = policy::identityOf(d, decision);
+    auto failed = [&](const std::string& why) {
+        Report r;
+        r.ticketId = newTicketId();
+        r.started = r.finished = rfc3339Now();
+        r.device = id;
+        r.source = d.name;
+        addReason(r, proto::ReasonCode::ReadError, "/", why);
+        return r;
+    };
+    if (auto s = authorizer_.authorizeStorage(d); !s) return failed("cannot authorize the storage interface: " + s.error().message);
+    auto disk = waitForDisk(d);
+    if (!disk) return failed(disk.error().message);
+    auto media = openMedia(*disk, true);
+    if (!media) return failed(media.error().message);
+    status_("SCANNING " + d.name + " " + *disk);
+
+    // The marker survives a crash; the next start turns it into an "interrupted" record.
+    const std::string ticket = newTicketId();
+    const std::string marker = config_.spoolDir + "/" + ticket + ".session";
+    nlohmann::json m = {{"ticket_id", ticket}, {"started", rfc3339Now()},
+                        {"device", {{"vendor_id", id.vendorId}, {"product_id", id.productId}, {"serial", id.serial}, {"port", id.port}}}};
+    (void)writeFileAtomically(marker, m.dump() + "\n");
+
+    ScanSession session(ScanOptions{config_.dbDir, config_.scan, id});
+    auto report = session.run(*media);
+    std::error_code ec;
+    if (!report) {
+        fs::remove(marker, ec);
+        auto r = failed("scan could not run: " + report.error().message);
+        r.reasons.back().code = proto::ReasonCode::Unscannable;
+        return r;
+    }
+    report->ticketId = ticket;
+    for (const auto& x : decision.reasons) addReason(*report, x.code, "/", x.detail);
+    fs::remove(marker, ec);
+    return std::move(*report);
+}
+
+void Daemon::finish(const Report& r, const std::string& port) {
+    const std::string base = config_.spoolDir + "/" + r.ticketId;
+    // The ticket first, then the report: a report in the spool always has its ticket.
+    if (auto s = writeFileAtomically(base + ".ticket", toTicketText(r, config_.kioskId)); !s) status_("ERROR " + s.error().message);
+    if (auto s = writeFileAtomically(base + ".json", toJson(r)); !s) status_("ERROR " + s.error().message);
+    if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
+}
+
+void Daemon::handleDevice(const std::string& name) {
+    if (handled_.count(name)) return;
+    auto d = source_.device(name);
+    if (!d) {
+        status_("ERROR " + d.error().message);
+        return;
+    }
+    reloadWhitelistIfChanged();
+    const auto decision = policy::decide(*d, whitelist_, config_, policy::todayLocal());
+    if (decision.role == policy::Role::Fixed || decision.role == policy::Role::Hub) {
+        if (auto s = authorizer_.authorizeAll(*d); !s) status_("ERROR " + s.error().message);
+        return;
+    }
+    handled_.insert(name);
+    status_("IDENTIFYING " + name);
+    if (!decision.admit) {
+        (void)authorizer_.refuse(*d);
+        const auto r = refusal(*d, decision);
+        finish(r, "");
+        status_("REFUSED " + name + " " + r.ticketId + " " + proto::reasonCodeName(r.reasons.front().code) + ": " + r.reasons.front().detail);
+        return;
+    }
+    const auto r = scanDevice(*d, decision);
+    finish(r, name);
+    status_("REMOVE-MEDIA " + name);
+}
+
+Status Daemon::run(const std::atomic<bool>& stop) {
+    status_("READY");
+    while (!stop) {
+        pollfd p{source_.fd(), POLLIN, 0};
+        const int n = ::poll(&p, 1, 1000);
+        if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
+        reloadWhitelistIfChanged();
+        while (auto ev = source_.nextEvent()) {
+            using K = devices::DeviceEvent::Kind;
+            if (ev->kind == K::Added) {
+                handleDevice(ev->name);
+            } else if (ev->kind == K::Removed) {
+                if (handled_.erase(ev->name)) status_("REMOVED " + ev->name);
+                status_("READY");
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace kiosk
