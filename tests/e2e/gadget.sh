@@ -120,7 +120,10 @@ for f in $(echo "$funcs" | tr '+' ' '); do
             echo 1 > "$d/protocol"       # keyboard
             echo 1 > "$d/subclass"       # boot interface
             echo 8 > "$d/report_length"
-            write_kbd_report_desc > "$d/report_desc"
+            # configfs takes the descriptor in one write(): stage it first.
+            write_kbd_report_desc > /tmp/.gadget-report-desc
+            cat /tmp/.gadget-report-desc > "$d/report_desc"
+            rm -f /tmp/.gadget-report-desc
             ;;
         acm) d=$G/functions/acm.$n; mkdir "$d" ;;
         ecm) d=$G/functions/ecm.$n; mkdir "$d" ;;

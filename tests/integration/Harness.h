@@ -24,6 +24,27 @@ struct RunResult {
 // Runs argv[0] with the arguments, capturing stdout and stderr.
 RunResult run(const std::vector<std::string>& argv);
 
+// A program running in the background, its stdout read line by line.
+class Process {
+public:
+    explicit Process(const std::vector<std::string>& argv);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    // The first new line containing `needle`, or "" after `seconds`.
+    std::string waitForLine(const std::string& needle, double seconds);
+    // SIGTERM, then the exit status (SIGKILL after 10 s).
+    int stop();
+    const std::string& output() const { return all_; }
+
+private:
+    bool readSome(int timeoutMs);
+    int pid_ = -1;
+    int fd_ = -1;
+    std::string buffer_, all_;
+};
+
 class Workspace {
 public:
     Workspace();

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <set>
 
 #include "qkiosk/protocol/UniqueFd.h"
@@ -18,6 +19,17 @@ Status UsbAuthorizer::write(const std::string& relPath, const std::string& value
     const ssize_t n = ::write(fd.get(), value.data(), value.size());
     if (n != static_cast<ssize_t>(value.size())) return makeError(path + ": cannot write \"" + value + "\": " + std::strerror(errno));
     return {};
+}
+
+int UsbAuthorizer::activeConfiguration(const std::string& device) const {
+    const std::string path = root_ + "/bus/usb/devices/" + device + "/bConfigurationValue";
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        std::ifstream in(path);
+        int value = 0;
+        if (in >> value && value > 0) return value;
+        ::usleep(20000);   // the kernel configures the device right after authorization
+    }
+    return 1;
 }
 
 Status UsbAuthorizer::lockDown(const std::vector<std::string>& rootHubs) {
@@ -45,22 +57,23 @@ Status UsbAuthorizer::authorizeAll(const UsbDevice& d) {
 
 Status UsbAuthorizer::authorizeStorage(const UsbDevice& d) {
     if (auto s = write("bus/usb/devices/" + d.name + "/authorized", "1"); !s) return s;
-    // Interfaces are named <device>:<configuration>.<interface>; the kernel
-    // picks configuration 1 for a storage device.
+    // Interfaces are named <device>:<configuration>.<interface>. The kernel
+    // chooses the configuration when the device is authorized; ask it which.
+    const int config = activeConfiguration(d.name);
     std::set<int> storage, other;
     for (const auto& c : d.configurations) {
-        if (c.value != 1) continue;
+        if (c.value != config) continue;
         for (const auto& i : c.interfaces) (isStorageInterface(i) ? storage : other).insert(i.number);
     }
     if (storage.empty()) return makeError(d.name + ": no mass-storage interface to authorize");
     for (const int n : storage) {
-        const std::string itf = d.name + ":1." + std::to_string(n);
+        const std::string itf = d.name + ":" + std::to_string(config) + "." + std::to_string(n);
         if (auto s = write("bus/usb/devices/" + itf + "/authorized", "1"); !s) return s;
         if (auto s = write("bus/usb/drivers_probe", itf); !s) return s;
     }
     for (const int n : other) {
         if (storage.count(n)) continue;
-        (void)write("bus/usb/devices/" + d.name + ":1." + std::to_string(n) + "/authorized", "0");
+        (void)write("bus/usb/devices/" + d.name + ":" + std::to_string(config) + "." + std::to_string(n) + "/authorized", "0");
     }
     return {};
 }

@@ -12,12 +12,14 @@ qk_log() {
     echo "[$_up] $*"
 }
 
-# qk_wait SECONDS CMD...  run CMD every 0.1 s until it succeeds; 1 on timeout
+# qk_wait SECONDS CMD...  evaluate CMD (with eval, so put $(...) in single
+# quotes to have it re-evaluated) every 0.1 s until it succeeds; 1 on timeout.
+#   qk_wait 15 'test -n "$(qk_block_of "$dev")"'
 qk_wait() {
-    _n=$(($1 * 10)); shift
-    while [ $_n -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1; _n=$((_n - 1))
+    _qk_n=$(($1 * 10)); shift
+    while [ $_qk_n -gt 0 ]; do
+        eval "$*" >/dev/null 2>&1 && return 0
+        sleep 0.1; _qk_n=$((_qk_n - 1))
     done
     return 1
 }

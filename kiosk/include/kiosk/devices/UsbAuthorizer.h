@@ -28,6 +28,8 @@ public:
 
 private:
     Status write(const std::string& relPath, const std::string& value);
+    // The configuration the kernel chose (sysfs bConfigurationValue); 1 if it does not say.
+    int activeConfiguration(const std::string& device) const;
     std::string root_;
 };
 

@@ -1,0 +1,312 @@
+// Device admission against umockdev test beds (tests/umockdev/): the real
+// libudev/libusb/sysfs code of `qkiosk devices`, `qkiosk scan --device` and
+// `qkiosk run` sees fake devices, and the tests read back what the kiosk
+// wrote to the sysfs `authorized` files.
+#include <catch2/catch.hpp>
+#include <umockdev.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "Harness.h"
+
+using namespace qktest;
+
+namespace {
+
+const fs::path kBeds = fs::path(QKIOSK_FIXTURES).parent_path() / "umockdev";
+const std::string kUsb1 = "/sys/devices/pci0000:00/0000:00:14.0/usb1";
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+// Paragraphs of a .umockdev file: the first three are the controller, the
+// root hub and its interface; the rest is the device.
+std::vector<std::string> paragraphs(const fs::path& file) {
+    std::vector<std::string> out;
+    std::istringstream in(slurp(file));
+    std::string line, cur;
+    while (std::getline(in, line)) {
+        if (line.empty()) {
+            if (!cur.empty()) out.push_back(cur + "\n");
+            cur.clear();
+        } else {
+            cur += line + "\n";
+        }
+    }
+    if (!cur.empty()) out.push_back(cur + "\n");
+    return out;
+}
+
+class Testbed {
+public:
+    Testbed() : tb_(umockdev_testbed_new()) { REQUIRE(tb_ != nullptr); }
+    ~Testbed() { g_object_unref(tb_); }
+    Testbed(const Testbed&) = delete;
+    Testbed& operator=(const Testbed&) = delete;
+
+    void load(const std::string& name) { addString(slurp(kBeds / (name + ".umockdev"))); }
+    void addString(const std::string& text) {
+        GError* err = nullptr;
+        const bool ok = umockdev_testbed_add_from_string(tb_, text.c_str(), &err);
+        INFO((err ? err->message : ""));
+        if (err) g_error_free(err);
+        REQUIRE(ok);
+    }
+    void uevent(const std::string& syspath, const char* action) { umockdev_testbed_uevent(tb_, syspath.c_str(), action); }
+    void remove(const std::string& syspath) { umockdev_testbed_remove_device(tb_, syspath.c_str()); }
+    fs::path root() const { return umockdev_testbed_get_root_dir(tb_); }
+    std::string attr(const std::string& syspath) const { return trimmed(slurp(root() / syspath.substr(1))); }
+
+    // Backs the fake /dev/sdb with a disk image (the node keeps its sticky bit).
+    void backDisk(const fs::path& image) {
+        const auto node = root() / "dev" / "sdb";
+        std::ofstream out(node, std::ios::binary | std::ios::trunc);
+        out << slurp(image);
+        REQUIRE(out.good());
+    }
+    // sysfs files the kernel has but a test bed does not.
+    void addDriversProbe() {
+        fs::create_directories(root() / "sys/bus/usb");
+        std::ofstream(root() / "sys/bus/usb/drivers_probe");
+    }
+
+private:
+    UMockdevTestbed* tb_;
+};
+
+struct Site {
+    fs::path config, whitelist, spool;
+};
+
+Site writeSite(Workspace& ws, const std::string& expires = "2099-12-31", const std::string& extra = "") {
+    Site s{ws.path() / "qkiosk.toml", ws.path() / "whitelist.toml", ws.path() / "spool"};
+    ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\"\nproduct_id = \"5567\"\nserial = \"4C530001231118116223\"\n"
+                               "interfaces = [\"08:06:50\"]\nowner = \"Example Medical Systems K.K.\"\n"
+                               "purpose = \"CT firmware maintenance\"\nexpires = \"" + expires + "\"\n");
+    ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + s.whitelist.string() +
+                                "\"\nspool_dir = \"" + s.spool.string() + "\"\n" + extra);
+    return s;
+}
+
+json devicesJson(const Site& site) {
+    const auto r = run({QKIOSK_BIN, "devices", "--json", "--config", site.config.string()});
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return json::parse(r.out);
+}
+
+json onlyDevice(const json& list, const std::string& port) {
+    for (const auto& d : list)
+        if (d.at("sysfs") == port) return d;
+    FAIL("no device at " << port);
+    return {};
+}
+
+std::vector<json> spoolReports(const fs::path& spool) {
+    std::vector<json> out;
+    for (const auto& e : fs::directory_iterator(spool))
+        if (e.path().extension() == ".json") {
+            out.push_back(json::parse(slurp(e.path())));
+            CHECK(fs::exists(fs::path(e.path()).replace_extension(".ticket")));
+        }
+    return out;
+}
+
+// A 16 MiB stick image with an MBR partition holding EICAR in a folder.
+fs::path infectedStick(Workspace& ws) {
+    ws.write("stick/readme.txt", "vendor notes\n");
+    ws.write("stick/tools/eicar.com", eicar());
+    return makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
+}
+
+}  // namespace
+
+TEST_CASE("qkiosk devices decides each test bed as the policy says", "[devices]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    Testbed bed;
+    SECTION("the approved stick is admitted with its approval") {
+        bed.load("approved-stick");
+        const auto d = onlyDevice(devicesJson(site), "1-1");
+        CHECK(d.at("decision") == "admit");
+        CHECK(d.at("vendor_id") == "0781");
+        CHECK(d.at("serial") == "4C530001231118116223");
+        CHECK(d.at("interfaces") == json::array({"08:06:50"}));
+        CHECK(d.at("approval").at("owner") == "Example Medical Systems K.K.");
+        CHECK(d.at("block_devices") == json::array({"/dev/sdb"}));
+    }
+    SECTION("a clone of it with a keyboard interface is BadUSB") {
+        bed.load("composite-badusb");
+        const auto d = onlyDevice(devicesJson(site), "1-3");
+        CHECK(d.at("decision") == "refuse");
+        CHECK(d.at("reasons") == json::array({"badusb"}));
+        CHECK(d.at("approval").is_null());
+    }
+    SECTION("a keyboard alone is refused") {
+        bed.load("keyboard-only");
+        CHECK(onlyDevice(devicesJson(site), "1-4").at("reasons") == json::array({"badusb"}));
+    }
+    SECTION("a network adapter is refused, whichever configuration") {
+        bed.load("network-adapter");
+        const auto d = onlyDevice(devicesJson(site), "1-8");
+        CHECK(d.at("decision") == "refuse");
+        CHECK(d.at("interfaces").size() == 3);
+    }
+    SECTION("a hub is admitted and the stick behind it is judged on its own") {
+        bed.load("hub-stick");
+        const auto list = devicesJson(site);
+        CHECK(onlyDevice(list, "1-2").at("role") == "hub");
+        CHECK(onlyDevice(list, "1-2.3").at("role") == "storage");
+        CHECK(onlyDevice(list, "1-2.3").at("serial") == "AA00000000000489");
+    }
+    SECTION("a UAS dock offers only storage") {
+        bed.load("uas-disk");
+        const auto d = onlyDevice(devicesJson(site), "1-7");
+        CHECK(d.at("decision") == "admit");
+        CHECK(d.at("interfaces") == json::array({"08:06:50", "08:06:62"}));
+    }
+    SECTION("a stick without serial is unknown media, refused where the site says so") {
+        bed.load("no-serial-stick");
+        const auto refuse = writeSite(ws, "2099-12-31", "unknown_media = \"refuse\"\n");
+        const auto d = onlyDevice(devicesJson(refuse), "1-6");
+        CHECK(d.at("serial") == "");
+        CHECK(d.at("reasons") == json::array({"device-not-approved"}));
+    }
+    SECTION("an expired approval") {
+        bed.load("approved-stick");
+        const auto expired = writeSite(ws, "2020-01-31");
+        CHECK(onlyDevice(devicesJson(expired), "1-1").at("reasons") == json::array({"device-expired"}));
+    }
+    SECTION("a broken whitelist is an error, never allow-all") {
+        bed.load("approved-stick");
+        ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\n");
+        const auto r = run({QKIOSK_BIN, "devices", "--json", "--config", site.config.string()});
+        CHECK(r.exitCode == 2);
+        CHECK_THAT(r.err, Catch::Contains("whitelist.toml:2:"));
+    }
+}
+
+TEST_CASE("scan --device names the USB device behind the block device", "[devices][scan]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.load("approved-stick");
+    bed.backDisk(image);
+    const auto jsonPath = ws.path() / "r.json";
+    const auto r = run({QKIOSK_BIN, "scan", "--device", "/dev/sdb", "--db", ws.database().string(), "--config",
+                        site.config.string(), "--json", jsonPath.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.exitCode == 1);
+    const auto report = json::parse(slurp(jsonPath));
+    CHECK(report.at("device").at("serial") == "4C530001231118116223");
+    CHECK(report.at("device").at("approval").at("purpose") == "CT firmware maintenance");
+    CHECK(reasons(report, "infected", "/p1/tools/eicar.com").size() == 1);
+}
+
+TEST_CASE("The daemon authorizes only the storage interface of an admitted stick, then scans it", "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.load("approved-stick");
+    bed.backDisk(image);
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    const auto result = daemon.waitForLine("RESULT", 60);
+    INFO(daemon.output());
+    REQUIRE_THAT(result, Catch::StartsWith("RESULT FAIL 1-1 "));
+    CHECK_FALSE(daemon.waitForLine("REMOVE-MEDIA 1-1", 5).empty());
+    CHECK(daemon.stop() == 0);
+
+    // The buses are locked down; the device and its storage interface were authorized and bound.
+    CHECK(bed.attr(kUsb1 + "/authorized_default") == "0");
+    CHECK(bed.attr(kUsb1 + "/interface_authorized_default") == "0");
+    CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "1");
+    CHECK(bed.attr(kUsb1 + "/1-1/1-1:1.0/authorized") == "1");
+    CHECK(trimmed(slurp(bed.root() / "sys/bus/usb/drivers_probe")) == "1-1:1.0");
+
+    const auto reports = spoolReports(site.spool);
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].at("device").at("approval").at("owner") == "Example Medical Systems K.K.");
+    CHECK(reasons(reports[0], "infected", "/p1/tools/eicar.com").size() == 1);
+}
+
+TEST_CASE("The daemon refuses a stick that is also a keyboard and never authorizes it", "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    Testbed bed;
+    bed.load("composite-badusb");
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    const auto refused = daemon.waitForLine("REFUSED", 30);
+    INFO(daemon.output());
+    CHECK_THAT(refused, Catch::StartsWith("REFUSED 1-3 ") && Catch::Contains("badusb") && Catch::Contains("keyboard"));
+    CHECK(daemon.stop() == 0);
+    CHECK(bed.attr(kUsb1 + "/1-3/authorized") == "0");
+    CHECK(bed.attr(kUsb1 + "/1-3/1-3:1.0/authorized") == "0");
+    CHECK(bed.attr(kUsb1 + "/1-3/1-3:1.1/authorized") == "0");
+    CHECK(trimmed(slurp(bed.root() / "sys/bus/usb/drivers_probe")).empty());
+    const auto reports = spoolReports(site.spool);
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].at("verdict") == "fail");
+    CHECK(reasons(reports[0], "badusb").size() == 1);
+    CHECK(reports[0].at("device").at("interfaces") == json::array({"03:01:01", "08:06:50"}));
+}
+
+TEST_CASE("Hotplug: a stick plugged in while the daemon runs is scanned, and its removal is seen", "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    const auto image = infectedStick(ws);
+    const auto parts = paragraphs(kBeds / "approved-stick.umockdev");
+    REQUIRE(parts.size() > 3);
+    Testbed bed;
+    bed.addString(parts[0] + "\n" + parts[1] + "\n" + parts[2]);   // controller and root hub only
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+
+    std::string device;
+    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
+    bed.addString(device);   // sends the "add" uevents, as the kernel would
+    bed.backDisk(image);
+    const auto result = daemon.waitForLine("RESULT", 60);
+    INFO(daemon.output());
+    CHECK_THAT(result, Catch::StartsWith("RESULT FAIL 1-1 "));
+    CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "1");
+
+    bed.uevent(kUsb1 + "/1-1", "remove");
+    CHECK_FALSE(daemon.waitForLine("REMOVED 1-1", 30).empty());
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next start", "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    Testbed bed;
+    bed.addString(paragraphs(kBeds / "approved-stick.umockdev")[0] + "\n" + paragraphs(kBeds / "approved-stick.umockdev")[1] +
+                  "\n" + paragraphs(kBeds / "approved-stick.umockdev")[2]);
+    fs::create_directories(site.spool);
+    ws.write("spool/20261127-101500-abcdef01.session",
+             R"({"ticket_id":"20261127-101500-abcdef01","started":"2026-11-27T10:15:00Z",)"
+             R"("device":{"vendor_id":"0781","product_id":"5567","serial":"4C530001231118116223","port":"1-1"}})");
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+    CHECK(daemon.stop() == 0);
+    CHECK_FALSE(fs::exists(site.spool / "20261127-101500-abcdef01.session"));
+    const auto report = json::parse(slurp(site.spool / "20261127-101500-abcdef01.json"));
+    CHECK(report.at("verdict") == "fail");
+    CHECK_THAT(report.at("reasons").at(0).at("detail").get<std::string>(), Catch::Contains("interrupted"));
+    CHECK(report.at("device").at("serial") == "4C530001231118116223");
+    CHECK(fs::exists(site.spool / "20261127-101500-abcdef01.ticket"));
+}
