@@ -160,7 +160,7 @@ def cpu_busy_s():
     return (v[0] + v[1] + v[2] + v[5] + v[6]) / TICK
 
 
-def wait_idle(limit_s=300, window=2.0, max_cores=0.15):
+def wait_idle(limit_s=120, window=2.0, max_cores=0.15):
     """Wait until the machine is quiet (another build or test suite running
     would distort the numbers); gives up after limit_s."""
     t0 = time.monotonic()
@@ -565,18 +565,34 @@ def sig_count(d):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", required=True)
-    ap.add_argument("--sigs", required=True, help="a signature dir, or a dir holding small/ and large/")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--corpus")
+    ap.add_argument("--sigs", help="a signature dir, or a dir holding small/ and large/")
+    ap.add_argument("--out")
+    ap.add_argument("--report", help="only render the table of an earlier run's OUT.json")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--tools", default="qkiosk,clamscan,clamd")
-    ap.add_argument("--qkiosk", required=True)
+    ap.add_argument("--qkiosk", default="qkiosk")
     ap.add_argument("--cpus", default="0-1", help="taskset CPU list used for every tool ('' = no pinning)")
     ap.add_argument("--cold", action="store_true", help="drop the page cache before every run (root)")
     ap.add_argument("--retries", type=int, default=2, help="re-run a run disturbed by other processes")
     ap.add_argument("--no-wait-idle", dest="wait_idle", action="store_false",
                     help="do not wait for the machine to be idle before each run")
     a = ap.parse_args()
+
+    if a.report:
+        raw = read_json(a.report)
+        if a.sigs and not raw.get("sets"):
+            sg = os.path.abspath(a.sigs)
+            raw["sets"] = [[n, os.path.join(sg, n), sig_count(os.path.join(sg, n))] for n in ("small", "large")
+                           if os.path.isdir(os.path.join(sg, n))]
+        if a.corpus and not raw.get("corpus_dir"):
+            raw["corpus_dir"] = os.path.abspath(a.corpus)
+        table = render(raw)
+        print(table)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(table)
+        return 0
 
     corpus = os.path.abspath(a.corpus)
     tree = os.path.join(corpus, "tree")
@@ -679,14 +695,46 @@ def main():
         R.cleanup()
 
     info = machine_info()
+    raw = {"machine": info, "corpus": meta, "corpus_dir": corpus, "limits": LIMITS, "runs": a.runs, "cpus": a.cpus,
+           "cold": a.cold, "qkiosk": qk_info, "qkiosk_built": qk_ok, "tools": tools,
+           "sets": [[n, d, sig_count(d)] for n, d in sets],
+           "results": {f"{k[0]}/{k[1]}": v for k, v in results.items()}}
+    with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
+        json.dump(raw, f, indent=1, default=str)
+    table = render(raw)
+    print(table)
+    with open(a.out, "w") as f:
+        f.write(table)
+    ok = all(r.get("agree") for v in results.values() for r in v)
+    return 0 if ok else 1
+
+
+TOOL_NAMES = {"clamscan": "clamscan (1 thread)", "clamd": "clamd + clamdscan --multiscan (MaxThreads 3)",
+              "qkiosk": "qkiosk scan --image"}
+
+
+def render(raw):
+    """The Markdown report of one benchmark (also: bench.py --report RAW.json)."""
+    meta, info = raw["corpus"], raw["machine"]
+    content = meta["bytes"]
+    corpus = raw.get("corpus_dir", "?")
+    expected = sorted((i["path"], i["signature"]) for i in meta.get("infected", []))
+    expected = [list(e) for e in expected]
+    results = {tuple(k.split("/", 1)): v for k, v in raw["results"].items()}
+    tools = raw.get("tools") or list(dict.fromkeys(k[1] for k in results))
+    sets = raw.get("sets") or [[n, None, None] for n in dict.fromkeys(k[0] for k in results)]
+    qk_info = raw.get("qkiosk")
+    img = os.path.join(corpus, "stick.img")
+    img_mib = f"{os.path.getsize(img) / MiB:.0f} MiB" if os.path.exists(img) else "?"
     lines = []
     lines.append(f"Corpus `{corpus}`: {meta['files']} files in {meta['dirs']} folders, "
                  f"{content / MiB:.1f} MiB of file content (largest file {meta['largest_file_bytes'] / MiB:.0f} MiB); "
-                 f"FAT32 image `stick.img` {os.path.getsize(os.path.join(corpus, 'stick.img')) / MiB:.0f} MiB.  ")
+                 f"FAT32 image `stick.img` {img_mib}.  ")
     lines.append(f"Expected findings: {', '.join(f'`{p}` ({s})' for p, s in expected) or 'none'}.  ")
     lines.append(f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, "
-                 f"kernel {info['kernel']}, {info['clamav']}; CPUs pinned: {a.cpus or 'no'}; "
-                 f"page cache: {'dropped before each run' if a.cold else 'warm'}; runs per cell: {a.runs} (median shown).  ")
+                 f"kernel {info['kernel']}, {info['clamav']}; CPUs pinned: {raw.get('cpus') or 'no'}; "
+                 f"page cache: {'dropped before each run' if raw.get('cold') else 'warm'}; "
+                 f"runs per cell: {raw.get('runs')} (median of the undisturbed runs shown).  ")
     if qk_info:
         lines.append(f"qkiosk: {qk_info.get('build_type', '?')} build of `{qk_info.get('git', '?')}` "
                      f"(qkiosk-scanner {qk_info['sha256']['qkiosk-scanner']}…).")
@@ -694,19 +742,24 @@ def main():
     lines.append("| sigs | tool | load s | scan s | time to verdict s (min–max) | MB/s | CPU s | "
                  "max RSS MiB (largest process) | peak total MiB (sampled) | verdict | findings agree |")
     lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
-    for sname, sdir in sets:
-        label = f"{sname} ({sig_count(sdir):,})"
+    any_dagger = False
+    for sname, _sdir, count in sets:
+        label = f"{sname} ({count:,})" if count else sname
         for tool in tools:
-            runs = [r for r in results.get((sname, tool), []) if "error" not in r]
-            errs = [r for r in results.get((sname, tool), []) if "error" in r]
-            name = {"clamscan": "clamscan (1 thread)", "clamd": "clamd + clamdscan --multiscan (MaxThreads 3)",
-                    "qkiosk": "qkiosk scan --image"}[tool]
+            allruns = results.get((sname, tool), [])
+            runs = [r for r in allruns if "error" not in r]
+            errs = [r for r in allruns if "error" in r]
+            name = TOOL_NAMES.get(tool, tool)
             if not runs:
-                why = "pending (not built)" if tool == "qkiosk" and not qk_ok else \
+                why = "pending (not built)" if tool == "qkiosk" and not raw.get("qkiosk_built", True) else \
                     ("error: " + errs[0]["error"] if errs else "not run")
                 lines.append(f"| {label} | {name} | {why} | | | | | | | | |")
                 continue
-            walls = [r["verdict_s"] for r in runs]
+            quiet = [r for r in runs if not r.get("disturbed")]
+            dagger = ""
+            if not quiet:
+                quiet, dagger, any_dagger = runs, " †", True
+            walls = [r["verdict_s"] for r in quiet]
             verdicts = sorted({str(r["verdict"]) for r in runs})
             inc = [r for r in runs if r.get("complete") is False]
             if inc:
@@ -714,11 +767,15 @@ def main():
                             for v in verdicts]
             agree = all(r["agree"] for r in runs)
             lines.append(
-                f"| {label} | {name} | {fmt(med(runs, 'load_s'))} | {fmt(med(runs, 'scan_s'))} | "
-                f"{fmt(statistics.median(walls))} ({fmt(min(walls))}–{fmt(max(walls))}) | {fmt(med(runs, 'mb_s'))} | "
-                f"{fmt(med(runs, 'cpu_s'))} | {fmt(med(runs, 'max_rss_mib'), 0)} | {fmt(med(runs, 'peak_total_mib'), 0)} | "
-                f"{'/'.join(verdicts)} | {'yes' if agree else 'NO'} |")
+                f"| {label} | {name}{dagger} | {fmt(med(quiet, 'load_s'))} | {fmt(med(quiet, 'scan_s'))} | "
+                f"{fmt(statistics.median(walls))} ({fmt(min(walls))}–{fmt(max(walls))}) | {fmt(med(quiet, 'mb_s'))} | "
+                f"{fmt(med(quiet, 'cpu_s'))} | {fmt(med(quiet, 'max_rss_mib'), 0)} | "
+                f"{fmt(med(quiet, 'peak_total_mib'), 0)} | {'/'.join(verdicts)} | {'yes' if agree else 'NO'} |")
     lines.append("")
+    if any_dagger:
+        lines.append("† every run of this cell was disturbed by other processes on the machine (see Notes); "
+                     "its times are upper bounds.")
+        lines.append("")
     lines.append("load: clamscan = wall time on an empty file; clamd = start until PING answers; qkiosk = "
                  + ("its reported load time" if any(r.get("load_how") == "reported by qkiosk"
                                                      for k, v in results.items() if k[1] == "qkiosk" for r in v)
@@ -728,38 +785,28 @@ def main():
                  "clamdscan not included). max RSS = /usr/bin/time -v (the largest single process). peak total = sum "
                  "of Pss_Anon+Pss_File over the process tree + memfds and /dev/shm files it holds open or mapped "
                  "(temp files of all three tools are on /dev/shm), sampled every 100 ms.")
-    disagreements = []
+    notes = []
     for (sname, tool), runs in results.items():
         for i, r in enumerate(runs):
             if r.get("disturbed"):
-                disagreements.append(f"- {sname}/{tool} run {i + 1}: other processes used "
-                                     f"{r['background_cpu_s']:.0f} CPU s during the run (disturbed)")
+                notes.append(f"- {sname}/{tool} run {i + 1}: other processes used "
+                             f"{r['background_cpu_s']:.0f} CPU s during the run (disturbed)")
             if r.get("complete") is False:
-                disagreements.append(f"- {sname}/{tool} run {i + 1}: qkiosk scanned {r.get('files_scanned')} of "
-                                     f"{meta['files']} files; its times are not comparable")
+                notes.append(f"- {sname}/{tool} run {i + 1}: qkiosk scanned {r.get('files_scanned')} of "
+                             f"{meta['files']} files; its times are not comparable")
             if not r.get("agree"):
-                disagreements.append(f"- {sname}/{tool} run {i + 1}: verdict {r.get('verdict')}, findings "
-                                     f"{r.get('findings')}, expected {expected}; {r.get('error', '')}")
+                notes.append(f"- {sname}/{tool} run {i + 1}: verdict {r.get('verdict')}, findings "
+                             f"{r.get('findings')}, expected {expected}; {r.get('error', '')}")
             other = r.get("other_reasons") or []
             for o in other[:5]:
-                disagreements.append(f"- {sname}/{tool}: other reason: {o}")
+                notes.append(f"- {sname}/{tool}: other reason: {o}")
             if len(other) > 5:
-                disagreements.append(f"- {sname}/{tool} run {i + 1}: {len(other) - 5} more other reasons")
-    if disagreements:
+                notes.append(f"- {sname}/{tool} run {i + 1}: {len(other) - 5} more other reasons")
+    if notes:
         lines.append("")
         lines.append("Notes:")
-        lines.extend(sorted(set(disagreements)))
-    table = "\n".join(lines) + "\n"
-    print(table)
-    with open(a.out, "w") as f:
-        f.write(table)
-    raw = {"machine": info, "corpus": meta, "limits": LIMITS, "runs": a.runs, "cpus": a.cpus, "cold": a.cold,
-           "qkiosk": qk_info,
-           "results": {f"{k[0]}/{k[1]}": v for k, v in results.items()}}
-    with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
-        json.dump(raw, f, indent=1, default=str)
-    ok = all(r.get("agree") for v in results.values() for r in v)
-    return 0 if ok else 1
+        lines.extend(sorted(set(notes)))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

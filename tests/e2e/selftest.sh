@@ -21,7 +21,8 @@
 #
 # Usage: selftest.sh [-v] [-k] [SCENARIO...]     (default: all)
 #   -v  stream the guest consoles;  -k  keep the work folder and print it
-# Environment: QK_E2E_WORK (work folder, default: a new temporary folder),
+# Environment: QK_E2E_WORK (work folder, kept; default: a new temporary
+#   folder, removed at the end unless -k),
 #   QK_E2E_CACHE (initramfs cache shared between runs, default WORK/cache).
 # Exit: 0 all passed, 1 something failed, 77 QEMU/kernel/busybox missing
 # (every scenario skipped). Last line: "N passed, N failed, N skipped".
@@ -39,12 +40,12 @@ ALL=(coldplug authorize badusb hotplug unplug collect status crash timeout)
 if [[ $# -gt 0 ]]; then SCEN=("$@"); else SCEN=("${ALL[@]}"); fi
 
 if [[ -n ${QK_E2E_WORK:-} ]]; then
-    WORK=$QK_E2E_WORK; mkdir -p "$WORK"
+    WORK=$QK_E2E_WORK; mkdir -p "$WORK"          # kept: it is yours
 else
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/qkiosk-e2e-selftest.XXXXXX")
+    if [[ $KEEP -eq 1 ]]; then echo "work folder: $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
 fi
 CACHE=${QK_E2E_CACHE:-$WORK/cache}
-if [[ $KEEP -eq 1 ]]; then echo "work folder: $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
 
 # Stick image: 16 MiB of zeros with a marker at offset 0 (no file system is
 # needed here, and nothing is ever mounted on the host).

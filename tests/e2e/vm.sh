@@ -54,7 +54,8 @@
 # arguments.
 #
 # Files in WORK after a run: console.log (guest serial console), dmesg.log,
-# qemu.log (QEMU's stderr), monitor.log (QEMU monitor transcript), out/.
+# qemu.log (QEMU's stderr), qemu.cmd, monitor.log (QMP transcript), xfer.tar
+# (collected files as sent), out/ (collected files).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,7 +112,7 @@ is_num "$TIMEOUT" || die2 "--timeout: not a number: $TIMEOUT"
 [[ $MEM =~ ^[0-9]+$ ]] || die2 "--mem: not a number: $MEM"
 [[ $SMP =~ ^[0-9]+$ ]] || die2 "--smp: not a number: $SMP"
 [[ -z $SCRIPT || -f $SCRIPT ]] || die2 "--script: no such file: $SCRIPT"
-[[ ${#STICKS[@]} -le 4 ]] || die2 "at most 4 --stick (the xHCI controller has 4 USB 2 ports)"
+[[ ${#STICKS[@]} -le 4 ]] || die2 "at most 4 --stick (the xHCI controller has 4 USB 3 ports)"
 [[ -n $UNPLUG_AFTER && ${#HOTPLUGS[@]} -eq 0 && ${#STICKS[@]} -eq 0 ]] \
     && die2 "--unplug-after: no stick to unplug"
 
@@ -188,7 +189,7 @@ CACHE=$(cd "$CACHE" && pwd)
 exec 9>"$WORK/.lock"
 flock 9                      # one run per work folder at a time
 rm -rf "$WORK/out" "$WORK/stage"
-rm -f "$WORK"/console.log "$WORK"/xfer.log "$WORK"/dmesg.log "$WORK"/qemu.log \
+rm -f "$WORK"/console.log "$WORK"/xfer.log "$WORK"/xfer.tar "$WORK"/dmesg.log "$WORK"/qemu.log \
       "$WORK"/monitor.log "$WORK"/mon.in "$WORK"/mon.out "$WORK"/initrd.cpio
 mkdir -p "$WORK/out"
 
@@ -206,7 +207,7 @@ canon() {   # guest path as stored in the initramfs (without leading /)
 }
 
 # ---------------------------------------------------------------- modules
-BOOT_MODULES=(xhci_pci usb_storage uas sd_mod usbhid hid_generic evdev configfs)
+BOOT_MODULES=(xhci_pci usb_storage uas sd_mod usbhid hid_generic evdev configfs virtio_pci virtio_console)
 OPT_MODULES=(dummy_hcd libcomposite usb_f_mass_storage usb_f_hid usb_f_acm usb_f_ecm loop sg)
 [[ ${#EXTRA_MODULES[@]} -eq 0 ]] || OPT_MODULES+=("${EXTRA_MODULES[@]}")
 
@@ -457,7 +458,7 @@ t_build=$(awk -v a="$t_build0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b -
 [[ -f $INITRD ]] || { note "initramfs build failed"; exit 2; }
 
 # ---------------------------------------------------------------- QEMU
-CON=$WORK/console.log XFER=$WORK/xfer.log MON=$WORK/mon
+CON=$WORK/console.log XFER=$WORK/xfer.log XTAR=$WORK/xfer.tar MON=$WORK/mon
 mkfifo "$MON.in" "$MON.out"
 # shellcheck disable=SC2054  # commas are QEMU's
 args=(-machine q35 -accel tcg -cpu "$CPU" -m "$MEM" -smp "$SMP" -nographic -nodefaults -no-reboot
@@ -465,6 +466,9 @@ args=(-machine q35 -accel tcg -cpu "$CPU" -m "$MEM" -smp "$SMP" -nographic -node
       -kernel "$KERNEL" -initrd "$INITRD"
       -append "console=ttyS0 rdinit=/init panic=-1 quiet$CMDLINE"
       -serial "file:$CON" -serial "file:$XFER"
+      -device virtio-serial-pci,id=vser
+      -chardev "file,id=qkcollect,path=$XTAR" -device virtserialport,bus=vser.0,nr=1,chardev=qkcollect,name=qk.collect
+      -chardev "file,id=qkdmesg,path=$WORK/dmesg.log" -device virtserialport,bus=vser.0,nr=2,chardev=qkdmesg,name=qk.dmesg
       -chardev "pipe,id=mon0,path=$MON" -mon chardev=mon0,mode=control
       -fw_cfg name=etc/sercon-port,string=0
       -device qemu-xhci,id=xhci)
@@ -585,7 +589,9 @@ kill "$MON_READER" 2>/dev/null || true
 section() {  # section NAME FILE: base64 body between QK-NAME-BEGIN/END
     sed -n "/^QK-$1-BEGIN/,/^QK-$1-END/p" "$2" | tr -d '\r' | sed '1d;$d'
 }
-if grep -aq '^QK-COLLECT-BEGIN' "$XFER" 2>/dev/null; then
+if [[ -s $XTAR ]]; then
+    tar -xf "$XTAR" -C "$WORK/out" || note "warning: collected files arrived damaged (see $XTAR)"
+elif grep -aq '^QK-COLLECT-BEGIN' "$XFER" 2>/dev/null; then
     if ! section COLLECT "$XFER" | base64 -d 2>/dev/null | tar -xzf - -C "$WORK/out" 2>/dev/null; then
         note "warning: collected files arrived damaged (see $XFER)"
     fi

@@ -3,9 +3,8 @@
 # by tests/e2e/vm.sh; not meant to run anywhere else.
 #
 # Base setup, then the test's script (/qk/script.sh), then the results:
-#   - files to collect are sent tar+gzip+base64 over the second serial port
-#     (/dev/ttyS1) between QK-COLLECT-BEGIN / QK-COLLECT-END lines,
-#   - dmesg likewise between QK-DMESG-BEGIN / QK-DMESG-END,
+#   - files to collect are sent as a tar on the virtio-serial port
+#     "qk.collect", dmesg on "qk.dmesg" (fallback: base64 on /dev/ttyS1),
 #   - "QK-EXIT <status>" on the console (ttyS0), then power off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=vt100 LANG=C.UTF-8
@@ -34,12 +33,11 @@ mount -t configfs configfs /sys/kernel/config 2>/dev/null \
 
 # Wait (at most 20 s) until every cold-plugged stick is enumerated, so that
 # test scripts start with the devices present in sysfs.
-qk_usb_count() {
+qk_usb_count() {   # QEMU usb-storage devices (46f4:0001) present
     n=0
     for d in /sys/bus/usb/devices/*; do
         [ -f "$d/idVendor" ] || continue
-        [ "$(cat "$d/idVendor")" = 1d6b ] && continue   # root hubs
-        n=$((n + 1))
+        [ "$(cat "$d/idVendor"):$(cat "$d/idProduct")" = 46f4:0001 ] && n=$((n + 1))
     done
     echo $n
 }
@@ -64,9 +62,15 @@ else
     rc=0
 fi
 
-# Results go over the second serial port, in raw mode.
-xfer=/dev/ttyS1
-stty -F $xfer raw -echo 2>/dev/null
+# Results: a tar of the collected paths on the virtio port "qk.collect" and
+# the kernel log on "qk.dmesg" (host files WORK/xfer.tar, WORK/dmesg.log).
+# Without virtio ports: base64 over the second serial port (slow).
+vport() {
+    for v in /sys/class/virtio-ports/*; do
+        [ "$(cat "$v/name" 2>/dev/null)" = "$1" ] && { echo "/dev/${v##*/}"; return 0; }
+    done
+    return 1
+}
 paths=""
 for p in $QK_COLLECT; do          # unquoted on purpose: guest-side globs
     if [ -e "$p" ]; then
@@ -76,19 +80,29 @@ for p in $QK_COLLECT; do          # unquoted on purpose: guest-side globs
     fi
 done
 if [ -n "$(ls -A /qk/out 2>/dev/null)" ]; then paths="$paths qk/out"; fi
-if [ -n "$paths" ]; then
+cport=$(vport qk.collect) dport=$(vport qk.dmesg)
+if [ -n "$cport" ] && [ -n "$dport" ]; then
+    # shellcheck disable=SC2086
+    [ -n "$paths" ] && tar -C / -cf "$cport" $paths
+    dmesg > "$dport"
+else
+    echo "QK-WARN no virtio ports; results go over ttyS1 (slow)"
+    xfer=/dev/ttyS1
+    stty -F $xfer raw -echo 2>/dev/null
+    if [ -n "$paths" ]; then
+        {
+            echo "QK-COLLECT-BEGIN"
+            # shellcheck disable=SC2086
+            tar -C / -cf - $paths | gzip -1 | base64
+            echo "QK-COLLECT-END"
+        } > $xfer
+    fi
     {
-        echo "QK-COLLECT-BEGIN"
-        # shellcheck disable=SC2086
-        tar -C / -cf - $paths | gzip -1 | base64
-        echo "QK-COLLECT-END"
+        echo "QK-DMESG-BEGIN"
+        dmesg | gzip -1 | base64
+        echo "QK-DMESG-END"
     } > $xfer
 fi
-{
-    echo "QK-DMESG-BEGIN"
-    dmesg | gzip -1 | base64
-    echo "QK-DMESG-END"
-} > $xfer
 
 read -r up _ < /proc/uptime
 echo "QK-EXIT $rc uptime=${up}s"
