@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "qkiosk/protocol/UniqueFd.h"
 
@@ -41,6 +43,15 @@ Status writeFileAtomically(const std::string& path, const std::string& content) 
     UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dirFd.valid()) ::fsync(dirFd.get());
     return {};
+}
+
+Result<std::string> readTextFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(path + ": " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return makeError(path + ": read error");
+    return ss.str();
 }
 
 }  // namespace kiosk

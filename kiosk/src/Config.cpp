@@ -1,5 +1,7 @@
 #include "kiosk/Config.h"
 
+#include "kiosk/AtomicFile.h"
+
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
 
@@ -160,11 +162,9 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
 }
 
 Result<Config> loadConfig(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(path + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parseConfig(ss.str(), path);
+    auto text = readTextFile(path);
+    if (!text) return text.error();
+    return parseConfig(*text, path);
 }
 
 }  // namespace kiosk

@@ -7,9 +7,7 @@
 #include <sstream>
 
 namespace kiosk {
-namespace {
-
-std::string human(std::uint64_t bytes) {
+std::string humanBytes(std::uint64_t bytes) {
     const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
     double v = static_cast<double>(bytes);
     int u = 0;
@@ -22,8 +20,6 @@ std::string human(std::uint64_t bytes) {
     else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
     return buf;
 }
-
-}  // namespace
 
 void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail) {
     r.reasons.push_back(Reason{code, std::move(path), std::move(detail)});
@@ -98,14 +94,14 @@ std::string toSummary(const Report& r) {
         if (r.device->approval) out << ", approved for " << r.device->approval->owner << " until " << r.device->approval->expires;
         out << "\n";
     }
-    out << "Media:      " << r.source << ", " << human(r.mediaSize);
+    out << "Media:      " << r.source << ", " << humanBytes(r.mediaSize);
     if (r.partitions.empty()) out << ", no volume recognised";
     for (const auto& p : r.partitions) {
         out << "; /p" << p.index << " " << (p.fs.empty() ? "unknown" : p.fs);
         if (!p.label.empty()) out << " \"" << p.label << "\"";
     }
     out << "\n";
-    out << "Files:      " << r.files.size() << " found, " << r.filesScanned << " scanned, " << human(r.bytesScanned) << "\n";
+    out << "Files:      " << r.files.size() << " found, " << r.filesScanned << " scanned, " << humanBytes(r.bytesScanned) << "\n";
     out << "Manifest:   " << r.manifestSha256 << "\n";
     out << "Signatures: " << r.engine.signatures << " (" << r.engine.dbVersion;
     if (!r.engine.dbTime.empty()) out << ", " << r.engine.dbTime;

@@ -26,20 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kInflightFiles = 64;
 
-std::string human(std::uint64_t bytes) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
-    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 struct PendingFile {
     std::string path;
     std::uint64_t size = 0;
@@ -74,7 +60,7 @@ public:
         FileRecord rec{e.path, e.size, toHex(e.sha256), ""};
         if (e.content == proto::Content::TooLarge) {
             reason(ReasonCode::Unscannable, e.path,
-                   "file of " + human(e.size) + " exceeds the scan limit of " + human(settings_.maxFileSize));
+                   "file of " + humanBytes(e.size) + " exceeds the scan limit of " + humanBytes(settings_.maxFileSize));
             if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
         } else if (e.content == proto::Content::Empty) {
             if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
     const bool listing = argc > 1 && std::strncmp(argv[1], "--list", 6) == 0;
@@ -19,6 +21,10 @@ int main(int argc, char** argv) {
             return 77;
         }
         ::setenv("QKIOSK_UMOCKDEV_REEXEC", "1", 1);
+        // Under AddressSanitizer the preload library comes before its runtime;
+        // tell ASan that this is intended (no effect on other builds).
+        std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+        ::setenv("ASAN_OPTIONS", (asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
         std::vector<char*> args{const_cast<char*>("umockdev-wrapper")};
         for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
         args.push_back(nullptr);

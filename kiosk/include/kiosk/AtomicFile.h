@@ -1,4 +1,4 @@
-// Writing a file so that a reader (or a power cut) sees the old content or the
+// Reading a whole file, and writing one so that a reader (or a power cut) sees the old content or the
 // new content, never a mix: temporary file in the same folder, fsync, rename,
 // fsync of the folder.
 #pragma once
@@ -10,5 +10,8 @@
 namespace kiosk {
 
 Status writeFileAtomically(const std::string& path, const std::string& content);
+
+// The whole file, or an error naming it.
+Result<std::string> readTextFile(const std::string& path);
 
 }  // namespace kiosk

@@ -74,6 +74,9 @@ struct Report {
 // reason makes the verdict FAIL.
 void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail);
 
+// "1.5 MiB", "300 bytes": sizes for people.
+std::string humanBytes(std::uint64_t bytes);
+
 // JSON text of the report (DESIGN.md's schema plus documented extensions).
 std::string toJson(const Report& r);
 

@@ -1,5 +1,7 @@
 #include "kiosk/policy/Whitelist.h"
 
+#include "kiosk/AtomicFile.h"
+
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
 
@@ -105,11 +107,9 @@ Result<Whitelist> parseWhitelist(const std::string& text, const std::string& sou
 }
 
 Result<Whitelist> loadWhitelist(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(path + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parseWhitelist(ss.str(), path);
+    auto text = readTextFile(path);
+    if (!text) return text.error();
+    return parseWhitelist(*text, path);
 }
 
 }  // namespace kiosk::policy
