@@ -310,3 +310,35 @@ TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next star
     CHECK(report.at("device").at("serial") == "4C530001231118116223");
     CHECK(fs::exists(site.spool / "20261127-101500-abcdef01.ticket"));
 }
+
+TEST_CASE("A broken whitelist refuses every stick until it is fixed, without a restart", "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws, "2099-12-31", "unknown_media = \"refuse\"\n");
+    const auto good = slurp(site.whitelist);
+    ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\"\nserial = \n");
+    const auto image = infectedStick(ws);
+    const auto parts = paragraphs(kBeds / "approved-stick.umockdev");
+    std::string device;
+    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
+    Testbed bed;
+    bed.addString(parts[0] + "\n" + parts[1] + "\n" + parts[2]);
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    CHECK_THAT(daemon.waitForLine("ERROR whitelist", 30), Catch::Contains("whitelist.toml:3:"));
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+
+    bed.addString(device);
+    CHECK_THAT(daemon.waitForLine("REFUSED 1-1", 30), Catch::Contains("device-not-approved") && Catch::Contains("whitelist"));
+    CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "0");
+    bed.uevent(kUsb1 + "/1-1", "remove");
+    REQUIRE_FALSE(daemon.waitForLine("REMOVED 1-1", 30).empty());
+
+    ws.write("whitelist.toml", good);   // the officer fixes the file; no restart
+    bed.backDisk(image);
+    bed.uevent(kUsb1 + "/1-1", "add");
+    const auto result = daemon.waitForLine("RESULT", 60);
+    INFO(daemon.output());
+    CHECK_THAT(result, Catch::StartsWith("RESULT FAIL 1-1 "));   // admitted and scanned: EICAR on it
+    CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "1");
+    CHECK(daemon.stop() == 0);
+}
