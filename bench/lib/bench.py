@@ -568,7 +568,8 @@ def main():
     ap.add_argument("--corpus")
     ap.add_argument("--sigs", help="a signature dir, or a dir holding small/ and large/")
     ap.add_argument("--out")
-    ap.add_argument("--report", help="only render the table of an earlier run's OUT.json")
+    ap.add_argument("--report", nargs="+", help="only render the table of earlier runs' OUT.json (later files "
+                    "replace the cells they hold)")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--tools", default="qkiosk,clamscan,clamd")
     ap.add_argument("--qkiosk", default="qkiosk")
@@ -580,7 +581,15 @@ def main():
     a = ap.parse_args()
 
     if a.report:
-        raw = read_json(a.report)
+        # several files: cells (signature set, tool) of later files replace earlier ones
+        raw = read_json(a.report[0])
+        for extra in a.report[1:]:
+            more = read_json(extra)
+            for k, v in more["results"].items():
+                if v:
+                    raw["results"][k] = v
+            if more.get("qkiosk"):
+                raw["qkiosk"] = more["qkiosk"]
         if a.sigs and not raw.get("sets"):
             sg = os.path.abspath(a.sigs)
             raw["sets"] = [[n, os.path.join(sg, n), sig_count(os.path.join(sg, n))] for n in ("small", "large")

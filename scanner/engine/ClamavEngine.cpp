@@ -1,6 +1,7 @@
 #include "ClamavEngine.h"
 
 #include "qkiosk/protocol/Text.h"
+#include "qkiosk/protocol/Wire.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -44,8 +45,8 @@ bool unrarAvailable() {
     return available;
 }
 
-cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, const char* fileName, size_t, const char*,
-                     uint32_t level, uint32_t, void* context) {
+cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, const char* fileName, size_t fileSize,
+                     const char*, uint32_t level, uint32_t, void* context) {
     auto* c = static_cast<ScanContext*>(context);
     if (!c) return CL_SUCCESS;
     // Level 0 is the file itself; deeper levels are archive members and
@@ -66,6 +67,11 @@ cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, cons
     }
     c->lastMetaName.clear();
     c->currentMember = member;
+    // libclamav cuts an extracted member at the size limit without saying so.
+    if (level > 0 && fileSize >= c->limits->maxFileSize && c->unscannable.size() < proto::kMaxNames)
+        c->unscannable.push_back({proto::Verdict::Unscannable, member,
+                                  "archive member cut at the scan limit of " + std::to_string(c->limits->maxFileSize) +
+                                      " bytes: the rest was not scanned"});
     if (type && std::string_view(type) == "CL_TYPE_RAR" && !unrarAvailable() && c->unscannable.size() < proto::kMaxNames)
         c->unscannable.push_back({proto::Verdict::Unscannable, member,
                                   "RAR archive: this libclamav build cannot unpack RAR (no unrar module)"});
@@ -89,12 +95,16 @@ cl_error_t onMeta(const char* containerType, unsigned long, const char* fileName
     const std::string member = fileName ? fileName : "(unnamed member)";
     c->lastMetaName = member;
     if (c->unscannable.size() >= proto::kMaxNames) return CL_VIRUS;
-    if (encrypted) {
-        c->unscannable.push_back({proto::Verdict::Unscannable, member,
-                                  std::string("encrypted member in ") + (containerType ? containerType : "archive")});
-        return CL_CLEAN;  // libclamav's own heuristic reports it too
-    }
+    // Encrypted members: libclamav's own heuristic (Heuristics.Encrypted.*)
+    // reports those it really meets; the flag here is also set on noise.
+    (void)encrypted;
+    (void)containerType;
     if (realSize > c->limits->maxFileSize) {
+        // A name that is not text means libclamav is parsing something that
+        // only looks like an archive (zip headers inside an ELF file, say):
+        // its sizes are noise, and stopping would fail a clean file. onInspect
+        // still catches a member that really is cut at the limit.
+        if (!proto::isValidUtf8(member) || printableName(member) != member) return CL_CLEAN;
         c->unscannable.push_back({proto::Verdict::Unscannable, member,
                                   "archive member of " + std::to_string(realSize) + " bytes exceeds the scan limit of " +
                                       std::to_string(c->limits->maxFileSize) + " bytes"});

@@ -15,7 +15,6 @@ namespace kiosk::scan {
 
 struct FileType {
     std::string mime;
-    std::string description;
 };
 
 class FileTypeProbe {

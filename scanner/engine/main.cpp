@@ -28,7 +28,8 @@ namespace kiosk::scan {
 namespace {
 
 constexpr int kSocketFd = 3;
-constexpr std::size_t kMagicBytes = 1 << 20;
+// Executable, shortcut and document headers all sit at the start of a file.
+constexpr std::size_t kMagicBytes = 64 * 1024;
 
 struct Options {
     std::string db;
@@ -161,7 +162,6 @@ private:
             if (map != MAP_FAILED) {
                 const auto t = probe->identify(std::span(static_cast<const std::uint8_t*>(map), n));
                 r.mime = t.mime;
-                r.description = t.description;
                 ::munmap(map, n);
             }
         }

@@ -245,3 +245,23 @@ TEST_CASE("Hostile names inside archives are reported as printable text", "[bad]
     // Nothing else went wrong: the scanner did not choke on the name.
     CHECK(reasons(s.report, "unscannable").empty());
 }
+
+TEST_CASE("Zip-like bytes inside a program are not taken for an oversized archive", "[bad][archive]") {
+    // Regression: /usr/bin/sqlite3 holds bytes that libclamav parses as a zip
+    // member "declaring" 1.4 GB, with a binary name and an invalid method.
+    Workspace ws;
+    requireTool("python3");
+    const auto script = ws.write("mk.py",
+        "import struct, sys, random\n"
+        "r = random.Random(5)\n"
+        "name = bytes([0xfe, 0xff, 0x8b, 0x54, 0x24, 0x28, 0x49, 0x89])\n"
+        "hdr = b'PK\\x03\\x04' + struct.pack('<HHHHHIIIHH', 20, 0, 3840, 0, 0, 0x3d8d4800, 102505, 1418313777, len(name), 0) + name\n"
+        "noise = lambda n: bytes(r.getrandbits(8) for _ in range(n))\n"
+        "open(sys.argv[2], 'wb').write(open(sys.argv[1], 'rb').read() + noise(4096) + hdr + noise(200000))\n");
+    fs::create_directories(ws.path() / "tree");
+    REQUIRE(run({"python3", script.string(), "/bin/true", (ws.path() / "tree/tool").string()}).exitCode == 0);
+    const auto s = scanImage(ws, makeImage(ws, "g.img", "fat16", "none", ws.path() / "tree"));
+    INFO(s.out << s.err);
+    CHECK(s.exitCode == 0);
+    CHECK(s.report.at("reasons").empty());
+}

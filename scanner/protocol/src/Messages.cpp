@@ -271,7 +271,6 @@ Frame encode(const ScanResult& m) {
         e.str(truncateUtf8(m.hits[i].detail, kMaxText));
     }
     e.str(truncateUtf8(m.mime, 256));
-    e.str(truncateUtf8(m.description, kMaxText));
     e.u64(m.bytesScanned);
     return frame(MsgType::ScanResult, e);
 }
@@ -297,7 +296,6 @@ Result<ScanResult> decodeScanResult(const Frame& f) {
         m.hits.push_back(std::move(h));
     }
     QK_TRY(m.mime, d.str(256));
-    QK_TRY(m.description, d.str(kMaxText));
     QK_TRY(m.bytesScanned, d.u64());
     QK_TRY_STATUS(d.finish());
     return m;

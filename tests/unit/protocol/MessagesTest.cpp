@@ -13,7 +13,7 @@ TEST_CASE("Messages survive a round trip", "[Messages]") {
     CHECK(back->path == "/p1/docs/検査.pdf");
     CHECK(back->sha256[0] == 0xab);
 
-    ScanResult r{7, {{Verdict::Infected, "a.zip!b.exe", "Win.Test.EICAR_HDB-1"}}, "application/zip", "Zip archive", 99};
+    ScanResult r{7, {{Verdict::Infected, "a.zip!b.exe", "Win.Test.EICAR_HDB-1"}}, "application/zip", 99};
     auto rb = decodeScanResult(encode(r));
     REQUIRE(rb.ok());
     CHECK(rb->verdict() == Verdict::Infected);
@@ -37,7 +37,7 @@ TEST_CASE("A worker cannot send what the front end must not believe", "[Messages
         CHECK_FALSE(decodeScanResult(encode(FileAck{1})).ok());
     }
     SECTION("a hit without a detail") {
-        ScanResult r{7, {{Verdict::Infected, "", ""}}, "", "", 0};
+        ScanResult r{7, {{Verdict::Infected, "", ""}}, "", 0};
         CHECK_FALSE(decodeScanResult(encode(r)).ok());
     }
 }

@@ -133,7 +133,6 @@ struct ScanResult {
     std::uint64_t id = 0;
     std::vector<Hit> hits;
     std::string mime;                   // libmagic's MIME type of the content
-    std::string description;            // libmagic's description
     std::uint64_t bytesScanned = 0;
 
     // Infected if any signature matched, else Unscannable if anything was not
