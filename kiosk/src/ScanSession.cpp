@@ -200,6 +200,15 @@ Result<Report> ScanSession::run(Media& media) {
         readerOpen = false;
         c.reason(code, "/", why);
     };
+    // The scanner is gone or unusable: nothing sent to it will be answered,
+    // and the reader would wait for acknowledgements forever. End both.
+    auto scannerGone = [&](const std::string& why) {
+        scanner->kill();
+        scanner->channel().close();
+        scannerOpen = false;
+        c.abandonPending("not scanned: " + why);
+        if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + why);
+    };
     // A broken channel usually means the worker died: say how, rather than
     // blaming its messages. Only a worker still running is misbehaving.
     auto explain = [](WorkerProcess& w, const std::string& name, const std::string& error) {
@@ -213,16 +222,12 @@ Result<Report> ScanSession::run(Media& media) {
         // known (the report names the signatures even for an empty stick).
         const bool finished = (readerDone || !readerOpen) && !c.hasPending() && (scannerReady || !scannerOpen);
         if (finished) break;
-        if (!scannerOpen && c.hasPending()) {
-            c.abandonPending("not scanned: the scanner stopped (" + scanner->wait() + ")");
-            continue;
-        }
         if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
             stopReader(ReasonCode::ReadError, explain(*reader, "media reader", st.error().message) + " before the end of the media");
         if (auto st = scanner->channel().flush(); !st && scannerOpen) {
-            scanner->kill();
-            scanner->channel().close();
-            scannerOpen = false;
+            const auto how = scanner->waitFor(std::chrono::milliseconds(500));
+            if (!scannerReady) return makeError("scanner failed to start (" + how.value_or(st.error().message) + ")");
+            scannerGone("the scanner stopped (" + how.value_or(st.error().message) + ")");
             continue;
         }
 
@@ -239,10 +244,7 @@ Result<Report> ScanSession::run(Media& media) {
         if (n == 0) {
             const std::string why = "no progress for " + std::to_string(s.stallTimeoutSeconds) + " s: the scan was stopped";
             if (readerOpen && !readerDone) stopReader(ReasonCode::ReadError, "media reader stalled: " + why);
-            scanner->kill();
-            scanner->channel().close();
-            scannerOpen = false;
-            c.abandonPending(why);
+            scannerGone(why);
             break;
         }
 
@@ -330,8 +332,7 @@ Result<Report> ScanSession::run(Media& media) {
                 if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
                 const auto how = scanner->wait();
                 if (!scannerReady) return makeError("scanner failed to start (" + (how.empty() ? std::string("exited") : how) + ")");
-                c.abandonPending("not scanned: the scanner stopped (" + (how.empty() ? std::string("exited early") : how) + ")");
-                if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: the scanner ended unexpectedly");
+                scannerGone("the scanner stopped (" + (how.empty() ? std::string("exited early") : how) + ")");
                 continue;
             }
             auto& msg = **r;
@@ -367,13 +368,7 @@ Result<Report> ScanSession::run(Media& media) {
             } else {
                 st = makeError("unexpected message type " + std::to_string(static_cast<int>(msg.frame.type)));
             }
-            if (!st) {
-                scanner->kill();
-                scanner->channel().close();
-                scannerOpen = false;
-                c.abandonPending("not scanned: " + st.error().message);
-                if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + st.error().message);
-            }
+            if (!st) scannerGone(st.error().message);
         }
     }
 

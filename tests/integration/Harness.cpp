@@ -123,6 +123,19 @@ std::string Process::waitForLine(const std::string& needle, double seconds) {
     }
 }
 
+int Process::wait() {
+    if (pid_ <= 0) return -1;
+    while (readSome(1000) || ::kill(pid_, 0) == 0) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            while (readSome(0)) {}
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+    }
+    return -1;
+}
+
 int Process::stop() {
     if (pid_ <= 0) return -1;
     ::kill(pid_, SIGTERM);

@@ -36,6 +36,9 @@ public:
     std::string waitForLine(const std::string& needle, double seconds);
     // SIGTERM, then the exit status (SIGKILL after 10 s).
     int stop();
+    // Waits for the process to end by itself; its exit status.
+    int wait();
+    int pid() const { return pid_; }
     const std::string& output() const { return all_; }
 
 private:

@@ -4,7 +4,11 @@
 // meets a real dead process, not a simulation inside it.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
 
 #include "Harness.h"
 
@@ -57,4 +61,38 @@ TEST_CASE("A scanner that dies before it is ready is an error, not a verdict", "
     CHECK(r.exitCode == 2);
     CHECK_THAT(r.err, Catch::Contains("scanner failed to start") && Catch::Contains("signal 9"));
     CHECK_FALSE(fs::exists(ws.path() / "r.json"));
+}
+
+TEST_CASE("A scanner killed in mid-scan makes the scan FAIL at once, every unanswered file unscannable", "[scan][workers]") {
+    Workspace ws;
+    requireTool("pgrep");
+    // Enough content that the scan is still running when the scanner is killed.
+    for (int i = 0; i < 4; ++i)
+        REQUIRE(run({"sh", "-c", "mkdir -p '" + (ws.path() / "tree").string() + "' && head -c 80M /dev/urandom > '" +
+                                     (ws.path() / "tree").string() + "/data" + std::to_string(i) + ".bin'"}).exitCode == 0);
+    const auto img = makeImage(ws, "big.img", "fat32", "none", ws.path() / "tree");
+    const auto jsonPath = ws.path() / "r.json";
+    const auto t0 = std::chrono::steady_clock::now();
+    Process scan({QKIOSK_BIN, "scan", "--image", img.string(), "--db", ws.database().string(), "--json", jsonPath.string()});
+    // Wait until the scanner is busy, then kill it as a crash would.
+    std::string pid;
+    for (int i = 0; i < 500 && pid.empty(); ++i) {
+        const auto r = run({"pgrep", "-x", "qkiosk-scanner", "-P", std::to_string(scan.pid())});
+        if (r.exitCode == 0) pid = r.out.substr(0, r.out.find('\n'));
+        else ::usleep(10000);
+    }
+    REQUIRE_FALSE(pid.empty());
+    ::usleep(300000);
+    REQUIRE(run({"kill", "-9", pid}).exitCode == 0);
+    const int rc = scan.wait();
+    const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(scan.output());
+    CHECK(rc == 1);
+    CHECK(secs < 60);   // no waiting for the stall timeout
+    std::ifstream in(jsonPath);
+    const auto report = json::parse(in);
+    CHECK(report.at("verdict") == "fail");
+    const auto unscannable = reasons(report, "unscannable");
+    REQUIRE_FALSE(unscannable.empty());
+    CHECK_THAT(unscannable.front().at("detail").get<std::string>(), Catch::Contains("signal 9"));
 }
