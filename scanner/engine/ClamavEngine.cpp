@@ -24,6 +24,7 @@ struct ScanContext {
     std::vector<std::pair<std::string, std::string>> matches;  // (member, signature)
     std::vector<proto::Hit> unscannable;
     bool stopped = false;     // onMeta stopped the scan on purpose
+    std::uint64_t fileSize = 0;   // the file being scanned (no member can be larger compressed)
     std::string lastMetaName; // an archive member's full name, from the archive's directory
 };
 
@@ -86,7 +87,7 @@ void onVirus(int, const char* name, void* context) {
 
 // libclamav truncates an archive member larger than its file-size limit and
 // scans only the start, without saying so. The declared size arrives here.
-cl_error_t onMeta(const char* containerType, unsigned long, const char* fileName, unsigned long realSize,
+cl_error_t onMeta(const char* containerType, unsigned long compressedSize, const char* fileName, unsigned long realSize,
                   int encrypted, unsigned int, void* context) {
     auto* c = static_cast<ScanContext*>(context);
     if (!c) return CL_CLEAN;
@@ -100,11 +101,17 @@ cl_error_t onMeta(const char* containerType, unsigned long, const char* fileName
     (void)encrypted;
     (void)containerType;
     if (realSize > c->limits->maxFileSize) {
-        // A name that is not text means libclamav is parsing something that
-        // only looks like an archive (zip headers inside an ELF file, say):
-        // its sizes are noise, and stopping would fail a clean file. onInspect
-        // still catches a member that really is cut at the limit.
-        if (!proto::isValidUtf8(member) || printableName(member) != member) return CL_CLEAN;
+        // libclamav also "finds" archive headers inside programs and other
+        // archives; their sizes are noise, and stopping would fail a clean
+        // file. Stop early only when the member is plausible: its compressed
+        // bytes fit inside the file being scanned, and the ratio is one that
+        // deflate can reach (at most ~1032:1). Anything else is still caught
+        // by onInspect if libclamav really cuts a member at the limit.
+        const unsigned long compressed = compressedSize;
+        const bool fits = compressed > 0 && compressed <= c->fileSize;
+        const bool deflateRatio = realSize / 1100 <= compressed;
+        const bool textName = proto::isValidUtf8(member) && printableName(member) == member;
+        if (!fits || !deflateRatio || !textName) return CL_CLEAN;
         c->unscannable.push_back({proto::Verdict::Unscannable, member,
                                   "archive member of " + std::to_string(realSize) + " bytes exceeds the scan limit of " +
                                       std::to_string(c->limits->maxFileSize) + " bytes"});
@@ -208,6 +215,8 @@ ClamavEngine::~ClamavEngine() {
 FileScan ClamavEngine::scan(int fd, const std::string& name) const {
     ScanContext ctx;
     ctx.limits = &limits_;
+    struct stat st{};
+    if (::fstat(fd, &st) == 0) ctx.fileSize = static_cast<std::uint64_t>(st.st_size);
     cl_scan_options opts{};
     // Not all-match: the first real signature ends the scan, and so does our
     // meta callback's stop on an oversized member (all-match would go on and
