@@ -11,6 +11,7 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "kiosk/FileTypePolicy.h"
 #include "kiosk/Manifest.h"
@@ -185,7 +186,9 @@ Result<Report> ScanSession::run(Media& media) {
     if (!reader) return reader.error();
 
     // The reader gets its own descriptor of the media, read-only, and nothing else.
-    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, s.maxFileSize, s.inflightBytes, kInflightFiles}),
+    const std::uint32_t scanThreads = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
+    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, s.maxFileSize, s.inflightBytes, kInflightFiles,
+                                                             std::min(scanThreads, kInflightFiles)}),
                               UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
 
     Collector c(s);

@@ -70,10 +70,11 @@ public:
     std::uint64_t bytes() const { return bytes_; }
 
 private:
-    // Back-pressure: memory held by unscanned content stays under the budget
-    // (one file may always be in flight, however large).
+    // Back-pressure: memory held by unscanned content stays under the budget,
+    // except that minInflightFiles files (one per scan thread) may always be
+    // in flight however large: at most max(budget, threads x max file size).
     Status waitForRoom(std::uint64_t size) {
-        while (!inflight_.empty() &&
+        while (inflight_.size() >= start_.minInflightFiles &&
                (inflight_.size() >= start_.inflightFiles || inflightBytes_ + size > start_.inflightBytes)) {
             auto r = ch_.receive();
             if (!r) return r.error();

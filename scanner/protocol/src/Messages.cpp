@@ -65,6 +65,7 @@ Frame encode(const ReadStart& m) {
     e.u64(m.maxFileSize);
     e.u64(m.inflightBytes);
     e.u32(m.inflightFiles);
+    e.u32(m.minInflightFiles);
     return frame(MsgType::ReadStart, e);
 }
 
@@ -76,8 +77,11 @@ Result<ReadStart> decodeReadStart(const Frame& f) {
     QK_TRY(m.maxFileSize, d.u64());
     QK_TRY(m.inflightBytes, d.u64());
     QK_TRY(m.inflightFiles, d.u32());
+    QK_TRY(m.minInflightFiles, d.u32());
     QK_TRY_STATUS(d.finish());
     if (m.inflightFiles == 0) return makeError("ReadStart: in-flight file limit is zero");
+    if (m.minInflightFiles == 0 || m.minInflightFiles > m.inflightFiles)
+        return makeError("ReadStart: minimum in-flight files must be between 1 and the limit");
     return m;
 }
 

@@ -59,6 +59,9 @@ struct ReadStart {
     std::uint64_t maxFileSize = 0;      // larger files are hashed but not handed over for scanning
     std::uint64_t inflightBytes = 0;    // content handed over but not yet acknowledged
     std::uint32_t inflightFiles = 0;
+    // This many files may always be in flight, whatever their size, so that
+    // one large file cannot leave the other scan threads idle.
+    std::uint32_t minInflightFiles = 1;
 };
 
 struct FileAck {
