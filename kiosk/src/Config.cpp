@@ -144,7 +144,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         const auto* t = node->as_table();
         if (!t) return makeError(where(sourceName, node->source()) + ": \"scan\" must be a table");
         QK_CHECK(r.unknownKeys(*t, {"max_file_size", "max_scan_size", "max_recursion", "max_files", "max_scan_time",
-                                    "threads", "stall_timeout", "inflight_bytes", "blocked_names"}, "scan"));
+                                    "threads", "stall_timeout", "inflight_bytes", "blocked_names", "temp_dir"}, "scan"));
         auto& s = c.scan;
         // libclamav cannot scan anything of 2 GiB or more.
         constexpr std::uint64_t kClamMax = (2ull << 30) - 1;
@@ -157,6 +157,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         QK_CHECK(r.integer(*t, "stall_timeout", s.stallTimeoutSeconds, 5, 86400));
         QK_CHECK(r.size(*t, "inflight_bytes", s.inflightBytes, 1ull << 40));
         QK_CHECK(r.strings(*t, "blocked_names", s.blockedNames));
+        QK_CHECK(r.string(*t, "temp_dir", s.tempDir));
     }
     return c;
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <chrono>
+#include <filesystem>
 #include <ctime>
 #include <map>
 #include <set>
@@ -129,6 +130,28 @@ private:
     std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
 };
 
+class PrivateTempDir {
+public:
+    static Result<PrivateTempDir> create(const std::string& base) {
+        std::string tmpl = base + "/qkiosk-scan-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) return makeError(base + ": cannot create a private folder: " + std::strerror(errno));
+        return PrivateTempDir(tmpl);
+    }
+    PrivateTempDir(PrivateTempDir&& o) noexcept : path_(std::exchange(o.path_, std::string())) {}
+    PrivateTempDir(const PrivateTempDir&) = delete;
+    PrivateTempDir& operator=(const PrivateTempDir&) = delete;
+    PrivateTempDir& operator=(PrivateTempDir&&) = delete;
+    ~PrivateTempDir() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    }
+    const std::string& path() const { return path_; }
+
+private:
+    explicit PrivateTempDir(std::string p) : path_(std::move(p)) {}
+    std::string path_;
+};
+
 std::string baseName(const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -170,7 +193,11 @@ Result<Report> ScanSession::run(Media& media) {
     report.started = rfc3339Now();
     const auto t0 = Clock::now();
 
-    std::vector<std::string> scanArgs = {"--db", options_.dbDir,
+    // libclamav's extractions go to a private folder that the front end makes
+    // and removes: a scanner that is killed cannot leave files in RAM behind.
+    auto tmp = PrivateTempDir::create(s.tempDir);
+    if (!tmp) return tmp.error();
+    std::vector<std::string> scanArgs = {"--db", options_.dbDir, "--tmpdir", tmp->path(),
                                          "--max-file-size", std::to_string(s.maxFileSize),
                                          "--max-scan-size", std::to_string(s.maxScanSize),
                                          "--max-recursion", std::to_string(s.maxRecursion),

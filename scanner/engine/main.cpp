@@ -3,7 +3,7 @@
 // SOCK_SEQPACKET socket on fd 3, then scans each ScanRequest's sealed memfd on
 // a pool of threads sharing the one engine and answers with a ScanResult.
 //
-//   qkiosk-scanner --db DIR [--threads N] [--max-file-size B] [--max-scan-size B]
+//   qkiosk-scanner --db DIR --tmpdir DIR [--threads N] [--max-file-size B] [--max-scan-size B]
 //                  [--max-recursion N] [--max-files N] [--max-scan-time-ms N]
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -33,6 +33,7 @@ constexpr std::size_t kMagicBytes = 64 * 1024;
 
 struct Options {
     std::string db;
+    std::string tmpdir;   // private, made and removed by the front end
     unsigned threads = 0;
     ScanLimits limits;
 };
@@ -51,8 +52,8 @@ Result<Options> parse(int argc, char** argv) {
         const std::string a = argv[i];
         if (i + 1 >= argc) return makeError(a + ": missing value");
         const char* v = argv[++i];
-        if (a == "--db") {
-            o.db = v;
+        if (a == "--db" || a == "--tmpdir") {
+            (a == "--db" ? o.db : o.tmpdir) = v;
             continue;
         }
         auto n = number(a.c_str(), v);
@@ -66,6 +67,7 @@ Result<Options> parse(int argc, char** argv) {
         else return makeError(a + ": unknown option");
     }
     if (o.db.empty()) return makeError("--db is required");
+    if (o.tmpdir.empty()) return makeError("--tmpdir is required");
     if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
     return o;
 }
@@ -73,32 +75,6 @@ Result<Options> parse(int argc, char** argv) {
 struct Job {
     proto::ScanRequest request;
     UniqueFd fd;
-};
-
-// A private directory on tmpfs for what libclamav extracts from archives,
-// removed with everything in it when the scanner ends.
-class TempDir {
-public:
-    static Result<TempDir> create() {
-        const char* bases[] = {"/dev/shm", "/run/qkiosk", std::getenv("TMPDIR"), "/tmp"};
-        for (const char* base : bases) {
-            if (!base) continue;
-            std::string tmpl = std::string(base) + "/qkiosk-scan-XXXXXX";
-            if (::mkdtemp(tmpl.data())) return TempDir(tmpl);
-        }
-        return makeError("cannot create a private temporary directory");
-    }
-    TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
-    TempDir(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    explicit TempDir(std::string p) : path_(std::move(p)) {}
-    std::string path_;
 };
 
 class Worker {
@@ -197,11 +173,8 @@ int run(int argc, char** argv) {
     };
     auto opts = parse(argc, argv);
     if (!opts) return fatal(opts.error().message);
-    auto tmp = TempDir::create();
-    if (!tmp) return fatal(tmp.error().message);
-
     const auto t0 = std::chrono::steady_clock::now();
-    auto engine = ClamavEngine::load(opts->db, opts->limits, tmp->path());
+    auto engine = ClamavEngine::load(opts->db, opts->limits, opts->tmpdir);
     if (!engine) return fatal(engine.error().message);
     const auto loadMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
 

@@ -72,8 +72,11 @@ TEST_CASE("A scanner killed in mid-scan makes the scan FAIL at once, every unans
                                      (ws.path() / "tree").string() + "/data" + std::to_string(i) + ".bin'"}).exitCode == 0);
     const auto img = makeImage(ws, "big.img", "fat32", "none", ws.path() / "tree");
     const auto jsonPath = ws.path() / "r.json";
+    fs::create_directories(ws.path() / "shm");
+    const auto cfg = ws.write("k.toml", "[scan]\ntemp_dir = \"" + (ws.path() / "shm").string() + "\"\n");
     const auto t0 = std::chrono::steady_clock::now();
-    Process scan({QKIOSK_BIN, "scan", "--image", img.string(), "--db", ws.database().string(), "--json", jsonPath.string()});
+    Process scan({QKIOSK_BIN, "scan", "--image", img.string(), "--db", ws.database().string(), "--json", jsonPath.string(),
+                  "--config", cfg.string()});
     // Wait until the scanner is busy, then kill it as a crash would.
     std::string pid;
     for (int i = 0; i < 500 && pid.empty(); ++i) {
@@ -95,4 +98,6 @@ TEST_CASE("A scanner killed in mid-scan makes the scan FAIL at once, every unans
     const auto unscannable = reasons(report, "unscannable");
     REQUIRE_FALSE(unscannable.empty());
     CHECK_THAT(unscannable.front().at("detail").get<std::string>(), Catch::Contains("signal 9"));
+    // The killed scanner's private folder in RAM is gone too.
+    CHECK(fs::is_empty(ws.path() / "shm"));
 }

@@ -25,6 +25,7 @@ struct ScanSettings {
     std::uint32_t stallTimeoutSeconds = 600;       // no word from a worker for this long: FAIL
     std::uint64_t inflightBytes = 256ull << 20;    // file content read ahead of the scanner
     std::vector<std::string> blockedNames{"autorun.inf", "*.lnk"};
+    std::string tempDir = "/dev/shm";              // where each scan's private folder for libclamav's extractions goes (tmpfs)
 };
 
 struct Config {
