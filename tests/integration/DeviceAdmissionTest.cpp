@@ -47,6 +47,20 @@ std::vector<std::string> paragraphs(const fs::path& file) {
     return out;
 }
 
+// The controller and root hub of a test bed file, and the device in it.
+std::string rootOnly(const std::string& name) {
+    const auto parts = paragraphs(kBeds / (name + ".umockdev"));
+    REQUIRE(parts.size() > 3);
+    return parts[0] + "\n" + parts[1] + "\n" + parts[2];
+}
+
+std::string deviceOnly(const std::string& name) {
+    const auto parts = paragraphs(kBeds / (name + ".umockdev"));
+    std::string device;
+    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
+    return device;
+}
+
 class Testbed {
 public:
     Testbed() : tb_(umockdev_testbed_new()) { REQUIRE(tb_ != nullptr); }
@@ -268,17 +282,13 @@ TEST_CASE("Hotplug: a stick plugged in while the daemon runs is scanned, and its
     Workspace ws;
     const auto site = writeSite(ws);
     const auto image = infectedStick(ws);
-    const auto parts = paragraphs(kBeds / "approved-stick.umockdev");
-    REQUIRE(parts.size() > 3);
     Testbed bed;
-    bed.addString(parts[0] + "\n" + parts[1] + "\n" + parts[2]);   // controller and root hub only
+    bed.addString(rootOnly("approved-stick"));   // controller and root hub only
     bed.addDriversProbe();
     Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
     REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
 
-    std::string device;
-    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
-    bed.addString(device);   // sends the "add" uevents, as the kernel would
+    bed.addString(deviceOnly("approved-stick"));   // sends the "add" uevents, as the kernel would
     bed.backDisk(image);
     const auto result = daemon.waitForLine("RESULT", 60);
     INFO(daemon.output());
@@ -294,8 +304,7 @@ TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next star
     Workspace ws;
     const auto site = writeSite(ws);
     Testbed bed;
-    bed.addString(paragraphs(kBeds / "approved-stick.umockdev")[0] + "\n" + paragraphs(kBeds / "approved-stick.umockdev")[1] +
-                  "\n" + paragraphs(kBeds / "approved-stick.umockdev")[2]);
+    bed.addString(rootOnly("approved-stick"));
     fs::create_directories(site.spool);
     ws.write("spool/20261127-101500-abcdef01.session",
              R"({"ticket_id":"20261127-101500-abcdef01","started":"2026-11-27T10:15:00Z",)"
@@ -317,17 +326,14 @@ TEST_CASE("A broken whitelist refuses every stick until it is fixed, without a r
     const auto good = slurp(site.whitelist);
     ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\"\nserial = \n");
     const auto image = infectedStick(ws);
-    const auto parts = paragraphs(kBeds / "approved-stick.umockdev");
-    std::string device;
-    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
     Testbed bed;
-    bed.addString(parts[0] + "\n" + parts[1] + "\n" + parts[2]);
+    bed.addString(rootOnly("approved-stick"));
     bed.addDriversProbe();
     Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
     CHECK_THAT(daemon.waitForLine("ERROR whitelist", 30), Catch::Contains("whitelist.toml:3:"));
     REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
 
-    bed.addString(device);
+    bed.addString(deviceOnly("approved-stick"));
     CHECK_THAT(daemon.waitForLine("REFUSED 1-1", 30), Catch::Contains("device-not-approved") && Catch::Contains("whitelist"));
     CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "0");
     bed.uevent(kUsb1 + "/1-1", "remove");
