@@ -129,10 +129,14 @@ Result<std::string> Daemon::waitForDisk(const devices::UsbDevice& d) {
         }
         pollfd p{source_.fd(), POLLIN, 0};
         ::poll(&p, 1, 200);
+        // Keep every event for the main loop: another device plugged in now
+        // must still be handled, and this one's removal must still be seen.
+        bool removed = false;
         while (auto ev = source_.nextEvent()) {
-            if (ev->kind == devices::DeviceEvent::Kind::Removed && ev->name == d.name)
-                return makeError("the device was removed before its storage appeared");
+            removed |= ev->kind == devices::DeviceEvent::Kind::Removed && ev->name == d.name;
+            backlog_.push_back(std::move(*ev));
         }
+        if (removed) return makeError("the device was removed before its storage appeared");
     }
     return makeError("no storage appeared within 30 s after authorization");
 }
@@ -212,14 +216,23 @@ void Daemon::handleDevice(const std::string& name) {
     status_("REMOVE-MEDIA " + name);
 }
 
+std::optional<devices::DeviceEvent> Daemon::nextEvent() {
+    if (!backlog_.empty()) {
+        auto ev = std::move(backlog_.front());
+        backlog_.pop_front();
+        return ev;
+    }
+    return source_.nextEvent();
+}
+
 Status Daemon::run(const std::atomic<bool>& stop) {
     status_("READY");
     while (!stop) {
         pollfd p{source_.fd(), POLLIN, 0};
-        const int n = ::poll(&p, 1, 1000);
+        const int n = backlog_.empty() ? ::poll(&p, 1, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
         reloadWhitelistIfChanged();
-        while (auto ev = source_.nextEvent()) {
+        while (auto ev = nextEvent()) {
             using K = devices::DeviceEvent::Kind;
             if (ev->kind == K::Added) {
                 handleDevice(ev->name);

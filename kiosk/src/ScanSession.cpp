@@ -100,7 +100,7 @@ public:
     }
 
     bool hasPending() const { return !pending_.empty(); }
-    std::size_t pendingCount() const { return pending_.size(); }
+    std::size_t fileCount() const { return files_.size(); }
 
     Report finish(Report r) {
         std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
@@ -332,7 +332,11 @@ Result<Report> ScanSession::run(Media& media) {
                     }
                     case proto::MsgType::ReaderDone: {
                         auto d = proto::decodeReaderDone(msg.frame);
-                        if (d) {
+                        if (d && d->files != c.fileCount()) {
+                            // The reader's own count must match what arrived: nothing lost on the way.
+                            st = makeError("reader counted " + std::to_string(d->files) + " files but announced " +
+                                           std::to_string(c.fileCount()));
+                        } else if (d) {
                             // The last message: hanging up lets the reader exit.
                             readerDone = true;
                             reader->channel().close();

@@ -17,14 +17,14 @@ using namespace qktest;
 namespace {
 
 // A worker folder holding the real workers, except `broken`, which kills itself.
-fs::path workerDir(Workspace& ws, const std::string& broken) {
+fs::path workerDir(Workspace& ws, const std::string& broken, const std::string& script = "#!/bin/sh\nkill -9 $$\n") {
     const auto dir = ws.path() / "workers";
     fs::create_directories(dir);
     const fs::path real = fs::path(QKIOSK_BIN).parent_path();
     for (const auto* name : {"qkiosk-reader", "qkiosk-scanner"}) {
         const auto target = dir / name;
         if (name == broken) {
-            ws.write("workers/" + std::string(name), "#!/bin/sh\nkill -9 $$\n");
+            ws.write("workers/" + std::string(name), script);
             fs::permissions(target, fs::perms::owner_all);
         } else {
             fs::create_symlink(real / name, target);
@@ -33,10 +33,10 @@ fs::path workerDir(Workspace& ws, const std::string& broken) {
     return dir;
 }
 
-RunResult scanWith(Workspace& ws, const fs::path& workers, const fs::path& image) {
+RunResult scanWith(Workspace& ws, const fs::path& workers, const fs::path& image, const std::string& extra = "") {
     const std::string cmd = "QKIOSK_WORKER_DIR='" + workers.string() + "' '" + QKIOSK_BIN + "' scan --image '" +
                             image.string() + "' --db '" + ws.database().string() + "' --json '" +
-                            (ws.path() / "r.json").string() + "'";
+                            (ws.path() / "r.json").string() + "' " + extra;
     return run({"sh", "-c", cmd});
 }
 
@@ -100,4 +100,21 @@ TEST_CASE("A scanner killed in mid-scan makes the scan FAIL at once, every unans
     CHECK_THAT(unscannable.front().at("detail").get<std::string>(), Catch::Contains("signal 9"));
     // The killed scanner's private folder in RAM is gone too.
     CHECK(fs::is_empty(ws.path() / "shm"));
+}
+
+TEST_CASE("A media reader that hangs is stopped after the stall timeout: FAIL, not a hang", "[scan][workers]") {
+    Workspace ws;
+    ws.write("tree/a.txt", "a\n");
+    const auto img = makeImage(ws, "w.img", "fat16", "none", ws.path() / "tree");
+    const auto cfg = ws.write("k.toml", "[scan]\nstall_timeout = 5\n");
+    const auto t0 = std::chrono::steady_clock::now();
+    // A reader that holds its socket open and never says a word.
+    const auto r = scanWith(ws, workerDir(ws, "qkiosk-reader", "#!/bin/sh\nexec sleep 60\n"), img,
+                            "--config '" + cfg.string() + "'");
+    const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(r.out << r.err);
+    CHECK(r.exitCode == 1);
+    CHECK_THAT(r.out, Catch::Contains("FAIL") && Catch::Contains("stalled") && Catch::Contains("no progress for 5 s"));
+    CHECK(secs >= 5);
+    CHECK(secs < 30);
 }

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <optional>
 #include <functional>
 #include <set>
 #include <string>
@@ -54,7 +56,11 @@ private:
     std::function<void(const std::string&)> status_;
     Result<policy::Whitelist> whitelist_{policy::Whitelist{}};
     long long whitelistStamp_ = -2;
+    // The next event: first those that arrived while a session waited for its disk.
+    std::optional<devices::DeviceEvent> nextEvent();
+
     std::set<std::string> handled_;   // ports with a session or refusal until removed
+    std::deque<devices::DeviceEvent> backlog_;
 };
 
 std::string toTicketText(const Report& r, const std::string& kioskId);
