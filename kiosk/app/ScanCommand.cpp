@@ -13,6 +13,7 @@
 #include "kiosk/Media.h"
 #include "kiosk/Report.h"
 #include "kiosk/ScanSession.h"
+#include "kiosk/ScannerService.h"
 
 namespace kiosk::app {
 
@@ -60,6 +61,10 @@ int scanCommand(const std::vector<std::string>& args) {
     if (!std::filesystem::is_directory(dbDir))
         return usageError(dbDir + ": signature database directory not found (use --db DIR)");
 
+    // The signatures load while the media and the device are looked at.
+    auto scanner = ScannerService::start(dbDir, config.scan.tempDir);
+    if (!scanner) return usageError(scanner.error().message);
+
     auto media = openMedia(image ? *image : *device, device.has_value());
     if (!media) return usageError(media.error().message);
     if (!media->warning.empty()) std::fprintf(stderr, "qkiosk: warning: %s\n", media->warning.c_str());
@@ -84,7 +89,8 @@ int scanCommand(const std::vector<std::string>& args) {
         if (auto w = loadPolicy(*policyPath); !w) return usageError(w.error().message);
     }
 
-    ScanSession session(ScanOptions{dbDir, config.scan, identity});
+    if (auto st = (*scanner)->waitReady(std::chrono::minutes(10)); !st) return usageError(st.error().message);
+    ScanSession session(ScanOptions{scanner->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, identity});
     auto report = session.run(*media);
     if (!report) return usageError(report.error().message);
     for (const auto& r : policyReasons) addReason(*report, r.code, "/", r.detail);

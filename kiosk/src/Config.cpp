@@ -113,7 +113,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     Reader r(sourceName);
     Config c;
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
-                                  "max_signature_age_days", "fixed_devices", "scan"}, ""));
+                                  "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -159,6 +159,17 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         QK_CHECK(r.strings(*t, "blocked_names", s.blockedNames));
         QK_CHECK(r.string(*t, "temp_dir", s.tempDir));
     }
+    if (const auto* node = root.get("sandbox")) {
+        const auto* t = node->as_table();
+        if (!t) return makeError(where(sourceName, node->source()) + ": \"sandbox\" must be a table");
+        QK_CHECK(r.unknownKeys(*t, {"user", "memory_limit", "cpu_limit"}, "sandbox"));
+        QK_CHECK(r.string(*t, "user", c.sandbox.user));
+        if (c.sandbox.user.empty() || c.sandbox.user == "root")
+            return makeError(where(sourceName, t->get("user")->source()) + ": the sandbox user must not be root");
+        QK_CHECK(r.size(*t, "memory_limit", c.sandbox.memoryLimit, 1ull << 40));
+        QK_CHECK(r.integer(*t, "cpu_limit", c.sandbox.cpuLimitSeconds, 1, 10000000));
+    }
+    QK_CHECK(r.strings(root, "update_keys", c.updateKeys));
     return c;
 }
 

@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -63,10 +65,90 @@ void Daemon::reloadWhitelistIfChanged() {
     if (!whitelist_) status_("ERROR whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)");
 }
 
+namespace {
+
+// Names, sizes and times of the database files: changes when freshclam or an
+// import replaces a file.
+std::string databaseStamp(const std::string& dir) {
+    std::vector<std::string> parts;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        struct stat st{};
+        if (::stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        parts.push_back(e.path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
+                        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+    }
+    std::sort(parts.begin(), parts.end());
+    std::string out = ec ? "unreadable" : "";
+    for (const auto& p : parts) out += p + "\n";
+    return out;
+}
+
+}  // namespace
+
+std::string Daemon::readyLine() const {
+    const auto& e = engine_->engine();
+    const auto age = signatureAgeDays(e);
+    char days[32];
+    std::snprintf(days, sizeof days, "%.1f", age.value_or(-1));
+    return "READY signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion + " age_days=" + days;
+}
+
+void Daemon::maintainEngine() {
+    if (engine_) {
+        if (auto alive = engine_->poll(); !alive) {
+            status_("ERROR " + alive.error().message + "; loading the signatures again");
+            engine_.reset();
+        }
+    }
+    const std::string stamp = databaseStamp(config_.dbDir);
+    if (!engine_ && !next_) {
+        // Nothing usable: load now and wait (nothing can be scanned meanwhile).
+        status_("LOADING " + config_.dbDir);
+        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
+        const Status st = s ? (*s)->waitReady(std::chrono::minutes(10)) : Status(s.error());
+        if (st) {
+            engine_ = std::move(*s);
+            engineStamp_ = stamp;
+            status_(readyLine());
+        } else {
+            status_("ERROR signatures cannot be loaded: " + st.error().message);
+        }
+        return;
+    }
+    if (!next_ && stamp != engineStamp_ && stamp != failedStamp_) {
+        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
+        if (!s) {
+            status_("ENGINE-UPDATE-FAILED " + s.error().message);
+            failedStamp_ = stamp;
+            return;
+        }
+        next_ = std::move(*s);
+        nextStamp_ = stamp;
+    }
+    if (next_) {
+        auto ready = next_->poll();
+        if (!ready) {
+            // The old engine stays in use; the same files are not retried.
+            status_("ENGINE-UPDATE-FAILED " + ready.error().message + " (the previous signatures stay in use)");
+            failedStamp_ = nextStamp_;
+            next_.reset();
+        } else if (*ready) {
+            engine_ = std::move(next_);   // between sessions: no scan holds the old one
+            engineStamp_ = nextStamp_;
+            const auto& e = engine_->engine();
+            status_("ENGINE-UPDATED signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion);
+            status_(readyLine());
+        }
+    }
+}
+
 Status Daemon::start() {
     std::error_code ec;
     fs::create_directories(config_.spoolDir, ec);
     if (ec) return makeError(config_.spoolDir + ": " + ec.message());
+    maintainEngine();
+    if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
     reloadWhitelistIfChanged();
     recoverInterrupted();
     auto hubs = source_.rootHubs();
@@ -166,7 +248,15 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
                         {"device", {{"vendor_id", id.vendorId}, {"product_id", id.productId}, {"serial", id.serial}, {"port", id.port}}}};
     (void)writeFileAtomically(marker, m.dump() + "\n");
 
-    ScanSession session(ScanOptions{config_.dbDir, config_.scan, id});
+    if (!engine_) maintainEngine();
+    if (!engine_) {
+        std::error_code ignored;
+        fs::remove(marker, ignored);
+        auto r = failed("the signatures are not loaded");
+        r.reasons.back().code = proto::ReasonCode::Unscannable;
+        return r;
+    }
+    ScanSession session(ScanOptions{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id});
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {
@@ -226,19 +316,20 @@ std::optional<devices::DeviceEvent> Daemon::nextEvent() {
 }
 
 Status Daemon::run(const std::atomic<bool>& stop) {
-    status_("READY");
+    if (engine_) status_(readyLine());
     while (!stop) {
         pollfd p{source_.fd(), POLLIN, 0};
         const int n = backlog_.empty() ? ::poll(&p, 1, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
         reloadWhitelistIfChanged();
+        maintainEngine();
         while (auto ev = nextEvent()) {
             using K = devices::DeviceEvent::Kind;
             if (ev->kind == K::Added) {
                 handleDevice(ev->name);
             } else if (ev->kind == K::Removed) {
                 if (handled_.erase(ev->name)) status_("REMOVED " + ev->name);
-                status_("READY");
+                if (engine_) status_(readyLine());
             }
         }
     }

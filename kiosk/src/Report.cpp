@@ -64,6 +64,7 @@ std::string toJson(const Report& r) {
     j["manifest_sha256"] = r.manifestSha256;
     j["engine"] = {{"libclamav", r.engine.libclamav}, {"signatures", r.engine.signatures},
                    {"db_version", r.engine.dbVersion}, {"db_time", r.engine.dbTime}, {"load_ms", r.engine.loadMillis}};
+    j["sandbox"] = r.sandbox;
     j["ticket_id"] = r.ticketId;
     j["started"] = r.started;
     j["finished"] = r.finished;

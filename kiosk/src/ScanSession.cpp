@@ -9,6 +9,7 @@
 #include <cstring>
 #include <chrono>
 #include <filesystem>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <set>
@@ -16,9 +17,12 @@
 
 #include "kiosk/FileTypePolicy.h"
 #include "kiosk/Manifest.h"
+#include "kiosk/PrivateTempDir.h"
+#include "kiosk/ScannerService.h"
 #include "kiosk/WorkerProcess.h"
 #include "qkiosk/protocol/Sha256.h"
 #include "qkiosk/protocol/Text.h"
+#include "qkiosk/sandbox/Sandbox.h"
 
 namespace kiosk {
 namespace {
@@ -130,27 +134,15 @@ private:
     std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
 };
 
-class PrivateTempDir {
-public:
-    static Result<PrivateTempDir> create(const std::string& base) {
-        std::string tmpl = base + "/qkiosk-scan-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) return makeError(base + ": cannot create a private folder: " + std::strerror(errno));
-        return PrivateTempDir(tmpl);
-    }
-    PrivateTempDir(PrivateTempDir&& o) noexcept : path_(std::exchange(o.path_, std::string())) {}
-    PrivateTempDir(const PrivateTempDir&) = delete;
-    PrivateTempDir& operator=(const PrivateTempDir&) = delete;
-    PrivateTempDir& operator=(PrivateTempDir&&) = delete;
-    ~PrivateTempDir() {
-        std::error_code ec;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    explicit PrivateTempDir(std::string p) : path_(std::move(p)) {}
-    std::string path_;
-};
+// How a worker ended, in words an officer can act on.
+std::string explainEnd(const std::string& how, const WorkerLimits& limits) {
+    if (how.find("signal 24 ") != std::string::npos)
+        return how + ": it exceeded its CPU time limit of " + std::to_string(limits.cpuSeconds) + " s";
+    if (how.find("signal 31 ") != std::string::npos) return how + ": the sandbox stopped a forbidden system call";
+    if (how.find("signal 6 ") != std::string::npos) return how + ": it aborted, possibly out of memory (limit " + humanBytes(limits.memoryBytes) + ")";
+    if (how == "exited with status 3") return how + ": it could not enter its sandbox";
+    return how;
+}
 
 std::string baseName(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -158,6 +150,14 @@ std::string baseName(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<double> signatureAgeDays(const EngineInfo& engine) {
+    std::tm tm{};
+    const char* end = ::strptime(engine.dbTime.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) return std::nullopt;
+    const std::time_t built = ::timegm(&tm);
+    return std::difftime(std::time(nullptr), built) / 86400.0;
+}
 
 std::string rfc3339Now() {
     const auto now = std::chrono::system_clock::now();
@@ -193,23 +193,30 @@ Result<Report> ScanSession::run(Media& media) {
     report.started = rfc3339Now();
     const auto t0 = Clock::now();
 
+    if (!options_.scanner || !options_.scanner->ready()) return makeError("the scanner is not ready");
+    ScannerService& service = *options_.scanner;
+    report.engine = service.engine();
+    auto limits = resolveWorkerLimits(options_.sandbox, s, media.size);
+    if (!limits) return limits.error();
+
     // libclamav's extractions go to a private folder that the front end makes
-    // and removes: a scanner that is killed cannot leave files in RAM behind.
-    auto tmp = PrivateTempDir::create(s.tempDir);
+    // (for the sandboxed worker's user) and removes: a scanner that is killed
+    // cannot leave files in RAM behind.
+    auto tmp = PrivateTempDir::create(s.tempDir, "qkiosk-scan-", limits->uid, limits->gid);
     if (!tmp) return tmp.error();
-    std::vector<std::string> scanArgs = {"--db", options_.dbDir, "--tmpdir", tmp->path(),
-                                         "--max-file-size", std::to_string(s.maxFileSize),
-                                         "--max-scan-size", std::to_string(s.maxScanSize),
-                                         "--max-recursion", std::to_string(s.maxRecursion),
-                                         "--max-files", std::to_string(s.maxFiles),
-                                         "--max-scan-time-ms", std::to_string(std::uint64_t{s.maxScanTimeSeconds} * 1000)};
-    if (s.threads) {
-        scanArgs.push_back("--threads");
-        scanArgs.push_back(std::to_string(s.threads));
-    }
-    auto scanner = WorkerProcess::start(workerPath("qkiosk-scanner"), scanArgs);
+    auto scanner = service.openSession(s, *limits, tmp->path());
     if (!scanner) return scanner.error();
-    auto reader = WorkerProcess::start(workerPath("qkiosk-reader"), {});
+    std::vector<std::string> readerArgs;
+    {
+        sandbox::Spec spec;
+        spec.uid = limits->uid;
+        spec.gid = limits->gid;
+        spec.memoryBytes = limits->memoryBytes;
+        spec.cpuSeconds = limits->cpuSeconds;
+        spec.maxFileBytes = s.maxFileSize;   // its memfds: one per file, never larger
+        readerArgs = sandbox::toOptions(spec);
+    }
+    auto reader = WorkerProcess::start(workerPath("qkiosk-reader"), readerArgs);
     if (!reader) return reader.error();
 
     // The reader gets its own descriptor of the media, read-only, and nothing else.
@@ -220,7 +227,8 @@ Result<Report> ScanSession::run(Media& media) {
 
     Collector c(s);
     Progress progress;
-    bool readerOpen = true, readerDone = false, scannerOpen = true, scannerReady = false;
+    // Each worker's first message says it is sandboxed; nothing else is taken before it.
+    bool readerOpen = true, readerDone = false, readerSandboxed = false, scannerOpen = true, scannerReady = false;
     auto lastWord = Clock::now();
     const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
 
@@ -236,14 +244,15 @@ Result<Report> ScanSession::run(Media& media) {
         scanner->kill();
         scanner->channel().close();
         scannerOpen = false;
-        c.abandonPending("not scanned: " + why);
+        c.reason(ReasonCode::Unscannable, "/", why);
+        c.abandonPending("not scanned: the scanner stopped");
         if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + why);
     };
     // A broken channel usually means the worker died: say how, rather than
     // blaming its messages. Only a worker still running is misbehaving.
-    auto explain = [](WorkerProcess& w, const std::string& name, const std::string& error) {
+    auto explain = [&](auto& w, const std::string& name, const std::string& error) {
         if (auto how = w.waitFor(std::chrono::milliseconds(500)))
-            return name + " stopped (" + (how->empty() ? std::string("exited early") : *how) + ")";
+            return name + " stopped (" + (how->empty() ? std::string("exited early") : explainEnd(*how, *limits)) + ")";
         return name + " sent an invalid frame: " + error;
     };
 
@@ -253,11 +262,9 @@ Result<Report> ScanSession::run(Media& media) {
         const bool finished = (readerDone || !readerOpen) && !c.hasPending() && (scannerReady || !scannerOpen);
         if (finished) break;
         if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
-            stopReader(ReasonCode::ReadError, explain(*reader, "media reader", st.error().message) + " before the end of the media");
+            stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", st.error().message) + " before the end of the media");
         if (auto st = scanner->channel().flush(); !st && scannerOpen) {
-            const auto how = scanner->waitFor(std::chrono::milliseconds(500));
-            if (!scannerReady) return makeError("scanner failed to start (" + how.value_or(st.error().message) + ")");
-            scannerGone("the scanner stopped (" + how.value_or(st.error().message) + ")");
+            scannerGone(explain(*scanner, "the scanner", st.error().message));
             continue;
         }
 
@@ -282,14 +289,23 @@ Result<Report> ScanSession::run(Media& media) {
             lastWord = Clock::now();
             auto r = reader->channel().receive();
             if (!r) {
-                stopReader(ReasonCode::ReadError, explain(*reader, "media reader", r.error().message));
+                stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", r.error().message));
             } else if (!r->has_value()) {
                 reader->channel().close();
                 readerOpen = false;
                 if (!readerDone) {
                     const auto how = reader->wait();
-                    c.reason(ReasonCode::ReadError, "/", "media reader stopped before the end of the media (" +
-                                                             (how.empty() ? std::string("exited early") : how) + ")");
+                    c.reason(ReasonCode::Unscannable, "/", "media reader stopped before the end of the media (" +
+                                                               (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
+                }
+            } else if (!readerSandboxed) {
+                auto sb = (**r).frame.type == proto::MsgType::Sandboxed ? proto::decodeSandboxed((**r).frame)
+                                                                         : Result<proto::Sandboxed>(makeError("it did not say it is sandboxed"));
+                if (sb) {
+                    readerSandboxed = true;
+                    report.sandbox["reader"] = sb->summary;
+                } else {
+                    stopReader(ReasonCode::Unscannable, "media reader refused: " + sb.error().message);
                 }
             } else {
                 auto& msg = **r;
@@ -365,22 +381,20 @@ Result<Report> ScanSession::run(Media& media) {
                 scannerOpen = false;
                 if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
                 const auto how = scanner->wait();
-                if (!scannerReady) return makeError("scanner failed to start (" + (how.empty() ? std::string("exited") : how) + ")");
-                scannerGone("the scanner stopped (" + (how.empty() ? std::string("exited early") : how) + ")");
+                scannerGone("the scanner stopped (" + (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
                 continue;
             }
             auto& msg = **r;
             Status st{};
             if (msg.fd.valid()) {
                 st = makeError("scanner sent a descriptor");
-            } else if (msg.frame.type == proto::MsgType::ScannerReady && !scannerReady) {
-                auto ready = proto::decodeScannerReady(msg.frame);
-                if (ready) {
+            } else if (msg.frame.type == proto::MsgType::Sandboxed && !scannerReady) {
+                auto sb = proto::decodeSandboxed(msg.frame);
+                if (sb) {
                     scannerReady = true;
-                    report.engine = EngineInfo{ready->libclamavVersion, ready->signatures, ready->dbVersion, ready->dbTime,
-                                               ready->loadMillis};
+                    report.sandbox["scanner"] = sb->summary;
                 } else {
-                    st = ready.error();
+                    st = sb.error();
                 }
             } else if (msg.frame.type == proto::MsgType::ScanResult && scannerReady) {
                 auto res = proto::decodeScanResult(msg.frame);
@@ -396,9 +410,7 @@ Result<Report> ScanSession::run(Media& media) {
                 }
             } else if (msg.frame.type == proto::MsgType::Fatal) {
                 auto f = proto::decodeFatal(msg.frame);
-                const std::string why = f ? f->message : f.error().message;
-                if (!scannerReady) return makeError(why);
-                st = makeError("scanner failed: " + why);
+                st = makeError("scanner failed: " + (f ? f->message : f.error().message));
             } else {
                 st = makeError("unexpected message type " + std::to_string(static_cast<int>(msg.frame.type)));
             }
@@ -410,9 +422,20 @@ Result<Report> ScanSession::run(Media& media) {
     scanner->channel().close();
     reader->channel().close();
     if (const auto how = reader->wait(); !how.empty() && readerDone)
-        c.reason(ReasonCode::ReadError, "/", "media reader " + how);
-    const auto scannerEnd = scanner->wait();
-    if (!scannerReady) return makeError("scanner failed to start" + (scannerEnd.empty() ? std::string() : " (" + scannerEnd + ")"));
+        c.reason(ReasonCode::Unscannable, "/", "media reader " + explainEnd(how, *limits));
+    if (const auto how = scanner->wait(); !how.empty() && scannerOpen)
+        c.reason(ReasonCode::Unscannable, "/", "the scanner " + explainEnd(how, *limits));
+
+    // Current signatures are part of "scanned": old ones cannot PASS.
+    const auto age = signatureAgeDays(report.engine);
+    if (!age || *age > options_.maxSignatureAgeDays) {
+        char days[32];
+        std::snprintf(days, sizeof days, "%.1f", age.value_or(0));
+        c.reason(ReasonCode::SignaturesOutdated, "/",
+                 (age ? "the signatures are " + std::string(days) + " days old" : std::string("the signatures' age is unknown")) +
+                     " (the limit is " + std::to_string(options_.maxSignatureAgeDays) +
+                     " days): call the security officer to import a signature update");
+    }
 
     report.finished = rfc3339Now();
     report.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

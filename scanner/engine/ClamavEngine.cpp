@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -169,18 +170,9 @@ DatabaseInfo describeDatabases(const std::string& dir, unsigned int sigs) {
 
 }  // namespace
 
-Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::load(const std::string& dbDir, const ScanLimits& limits,
-                                                               const std::string& tmpDir) {
-    static std::once_flag initOnce;
-    static cl_error_t initRc = CL_SUCCESS;
-    std::call_once(initOnce, [] { initRc = cl_init(CL_INIT_DEFAULT); });
-    if (initRc != CL_SUCCESS) return makeError(std::string("libclamav init failed: ") + cl_strerror(initRc));
-
-    std::shared_ptr<ClamavEngine> self(new ClamavEngine());
-    self->limits_ = limits;
-    self->engine_ = cl_engine_new();
-    if (!self->engine_) return makeError("cannot create libclamav engine (out of memory?)");
-    auto* e = self->engine_;
+Status ClamavEngine::configure(const ScanLimits& limits, const std::string& tmpDir) {
+    limits_ = limits;
+    auto* e = engine_;
     auto setNum = [e](cl_engine_field f, long long v) { return cl_engine_set_num(e, f, v); };
     if (setNum(CL_ENGINE_MAX_FILESIZE, static_cast<long long>(limits.maxFileSize)) ||
         setNum(CL_ENGINE_MAX_SCANSIZE, static_cast<long long>(limits.maxScanSize)) ||
@@ -188,6 +180,21 @@ Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::load(const std::string
         setNum(CL_ENGINE_MAX_SCANTIME, limits.maxScanTimeMs) ||
         cl_engine_set_str(e, CL_ENGINE_TMPDIR, tmpDir.c_str()))
         return makeError("cannot set libclamav limits");
+    return {};
+}
+
+Result<std::shared_ptr<ClamavEngine>> ClamavEngine::load(const std::string& dbDir, const ScanLimits& limits,
+                                                         const std::string& tmpDir) {
+    static std::once_flag initOnce;
+    static cl_error_t initRc = CL_SUCCESS;
+    std::call_once(initOnce, [] { initRc = cl_init(CL_INIT_DEFAULT); });
+    if (initRc != CL_SUCCESS) return makeError(std::string("libclamav init failed: ") + cl_strerror(initRc));
+
+    std::shared_ptr<ClamavEngine> self(new ClamavEngine());
+    self->engine_ = cl_engine_new();
+    if (!self->engine_) return makeError("cannot create libclamav engine (out of memory?)");
+    auto* e = self->engine_;
+    if (auto st = self->configure(limits, tmpDir); !st) return st.error();
     cl_engine_set_clcb_file_inspection(e, onInspect);
     cl_engine_set_clcb_virus_found(e, onVirus);
     cl_engine_set_clcb_meta(e, onMeta);
@@ -206,7 +213,7 @@ Result<std::shared_ptr<const ClamavEngine>> ClamavEngine::load(const std::string
     rc = cl_engine_compile(e);
     if (rc != CL_SUCCESS) return makeError(dbDir + ": cannot compile signatures: " + cl_strerror(rc));
     self->db_ = describeDatabases(dbDir, sigs);
-    return std::shared_ptr<const ClamavEngine>(std::move(self));
+    return self;
 }
 
 ClamavEngine::~ClamavEngine() {
@@ -234,6 +241,12 @@ FileScan ClamavEngine::scan(int fd, const std::string& name) const {
     // cost a TLB flush on the other core each (docs/performance.md).
     cl_error_t rc = CL_EMAP;
     void* map = ctx.fileSize ? ::mmap(nullptr, ctx.fileSize, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (map == MAP_FAILED && errno == ENOMEM) {
+        FileScan out;
+        out.hits.push_back({proto::Verdict::Unscannable, "",
+                            "the scan worker had no memory left for this file (its memory limit, or the kiosk's RAM)"});
+        return out;
+    }
     if (map != MAP_FAILED) {
         if (cl_fmap_t* fmap = cl_fmap_open_memory(map, ctx.fileSize)) {
             rc = cl_scanmap_callback(fmap, name.c_str(), &virname, &scanned, engine_, &opts, &ctx);

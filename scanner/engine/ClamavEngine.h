@@ -39,8 +39,11 @@ struct FileScan {
 
 class ClamavEngine {
 public:
-    static Result<std::shared_ptr<const ClamavEngine>> load(const std::string& dbDir, const ScanLimits& limits,
-                                                            const std::string& tmpDir);
+    static Result<std::shared_ptr<ClamavEngine>> load(const std::string& dbDir, const ScanLimits& limits,
+                                                      const std::string& tmpDir);
+    // New limits and temporary folder for an engine already compiled: each
+    // scan session (a forked copy of the loaded engine) gets its own.
+    Status configure(const ScanLimits& limits, const std::string& tmpDir);
     ~ClamavEngine();
     ClamavEngine(const ClamavEngine&) = delete;
     ClamavEngine& operator=(const ClamavEngine&) = delete;

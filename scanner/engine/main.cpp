@@ -1,13 +1,24 @@
-// qkiosk-scanner: the scan worker. Links libclamav (GPL-2) and libmagic, never
-// libtsk. Loads the signature databases once, announces ScannerReady on the
-// SOCK_SEQPACKET socket on fd 3, then scans each ScanRequest's sealed memfd on
-// a pool of threads sharing the one engine and answers with a ScanResult.
+// qkiosk-scanner: the scan service and its workers. Links libclamav (GPL-2) and
+// libmagic, never libtsk. The service loads the signature databases once,
+// announces ScannerReady on the SOCK_SEQPACKET socket on fd 3, and then, for
+// each SessionStart, forks a scan worker that enters its sandbox and scans
+// each ScanRequest's sealed memfd on a pool of threads sharing the engine.
+// The engine stays warm across sessions; every session gets a fresh worker.
 //
-//   qkiosk-scanner --db DIR --tmpdir DIR [--threads N] [--max-file-size B] [--max-scan-size B]
-//                  [--max-recursion N] [--max-files N] [--max-scan-time-ms N]
+//   qkiosk-scanner --db DIR --tmpdir DIR        the service (front end on fd 3)
+//   qkiosk-scanner --verify-cvd DIR             check every .cvd's official signature
+//   qkiosk-scanner --sandbox-self-test          enter the sandbox, then try to open a socket
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,11 +29,13 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "ClamavEngine.h"
 #include "FileTypeProbe.h"
 #include "qkiosk/protocol/Channel.h"
+#include "qkiosk/sandbox/Sandbox.h"
 
 namespace kiosk::scan {
 namespace {
@@ -33,42 +46,30 @@ constexpr std::size_t kMagicBytes = 64 * 1024;
 
 struct Options {
     std::string db;
-    std::string tmpdir;   // private, made and removed by the front end
-    unsigned threads = 0;
-    ScanLimits limits;
+    std::string tmpdir;       // for loading (CVDs are unpacked there); made and removed by the front end
+    std::string verifyDir;    // --verify-cvd: check the official signatures of every .cvd here, then exit
+    bool selfTest = false;
 };
-
-Result<std::uint64_t> number(const char* flag, const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = std::strtoull(text, &end, 10);
-    if (errno || end == text || *end) return makeError(std::string(flag) + ": not a number: " + text);
-    return static_cast<std::uint64_t>(v);
-}
 
 Result<Options> parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (i + 1 >= argc) return makeError(a + ": missing value");
-        const char* v = argv[++i];
-        if (a == "--db" || a == "--tmpdir") {
-            (a == "--db" ? o.db : o.tmpdir) = v;
+        if (a == "--sandbox-self-test") {
+            o.selfTest = true;
             continue;
         }
-        auto n = number(a.c_str(), v);
-        if (!n) return n.error();
-        if (a == "--threads") o.threads = static_cast<unsigned>(*n);
-        else if (a == "--max-file-size") o.limits.maxFileSize = *n;
-        else if (a == "--max-scan-size") o.limits.maxScanSize = *n;
-        else if (a == "--max-recursion") o.limits.maxRecursion = static_cast<std::uint32_t>(*n);
-        else if (a == "--max-files") o.limits.maxFiles = static_cast<std::uint32_t>(*n);
-        else if (a == "--max-scan-time-ms") o.limits.maxScanTimeMs = static_cast<std::uint32_t>(*n);
+        if (i + 1 >= argc) return makeError(a + ": missing value");
+        const char* v = argv[++i];
+        if (a == "--db") o.db = v;
+        else if (a == "--tmpdir") o.tmpdir = v;
+        else if (a == "--verify-cvd") o.verifyDir = v;
         else return makeError(a + ": unknown option");
     }
+    if (o.selfTest) return o;
+    if (!o.verifyDir.empty()) return o;
     if (o.db.empty()) return makeError("--db is required");
     if (o.tmpdir.empty()) return makeError("--tmpdir is required");
-    if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
     return o;
 }
 
@@ -97,8 +98,8 @@ public:
         cv_.notify_all();
     }
 
-    void loop() {
-        auto probe = FileTypeProbe::open();
+    // `probe` was opened before the sandbox closed the filesystem (it may be null).
+    void loop(FileTypeProbe* probe) {
         for (;;) {
             Job job;
             std::shared_ptr<const ClamavEngine> engine;
@@ -110,7 +111,7 @@ public:
                 queue_.pop_front();
                 engine = engine_;   // each scan keeps the engine it started with
             }
-            auto result = scanOne(*engine, job, probe ? &*probe : nullptr);
+            auto result = scanOne(*engine, job, probe);
             std::lock_guard lock(sendMu_);
             if (!ch_.send(proto::encode(result))) return;   // the front end is gone
         }
@@ -161,31 +162,42 @@ void clamavMessage(enum cl_msg, const char* fullmsg, const char*, void*) {
     if (debug && fullmsg) std::fputs(fullmsg, stderr);
 }
 
-int run(int argc, char** argv) {
-    proto::Channel ch{UniqueFd(kSocketFd)};
-    // The front end reports errors; libclamav's own chatter stays out of the
-    // kiosk's output unless QKIOSK_DEBUG asks for it.
-    cl_set_clcb_msg(&clamavMessage);
-    if (std::getenv("QKIOSK_DEBUG")) cl_debug();
-    auto fatal = [&](const std::string& why) {
+// One scan session, in a process forked from the service: the engine is the
+// service's, already loaded and shared copy-on-write; limits, temporary folder
+// and sandbox are this session's own. Never returns.
+[[noreturn]] void runSession(ClamavEngine& engine, const proto::SessionStart& req, UniqueFd socket) {
+    proto::Channel ch{std::move(socket)};
+    auto fail = [&](const std::string& why) {
         if (!ch.send(proto::encode(proto::Fatal{why}))) std::fprintf(stderr, "qkiosk-scanner: %s\n", why.c_str());
-        return 2;
+        std::fflush(stderr);
+        ::_exit(sandbox::kSandboxFailedExit);
     };
-    auto opts = parse(argc, argv);
-    if (!opts) return fatal(opts.error().message);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto engine = ClamavEngine::load(opts->db, opts->limits, opts->tmpdir);
-    if (!engine) return fatal(engine.error().message);
-    const auto loadMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    ScanLimits limits{req.maxFileSize, req.maxScanSize, req.maxRecursion, req.maxFiles, req.maxScanTimeMs};
+    if (auto st = engine.configure(limits, req.tmpdir); !st) fail(st.error().message);
+    // libmagic reads its database from disk: open one per thread before the sandbox closes the filesystem.
+    std::vector<std::unique_ptr<FileTypeProbe>> probes;
+    for (unsigned i = 0; i < req.threads; ++i) {
+        auto p = FileTypeProbe::open();
+        probes.push_back(p ? std::make_unique<FileTypeProbe>(std::move(*p)) : nullptr);
+    }
+    sandbox::Spec spec;
+    spec.profile = sandbox::Profile::Scanner;
+    spec.uid = req.uid;
+    spec.gid = req.gid;
+    spec.writableDir = req.tmpdir;
+    spec.memoryBytes = req.memoryBytes;
+    spec.cpuSeconds = req.cpuSeconds;
+    spec.maxFileBytes = req.maxScanSize;   // libclamav's extracted members
+    auto applied = sandbox::enter(spec);
+    if (!applied) fail("cannot enter the sandbox: " + applied.error().message);
+    if (!ch.send(proto::encode(proto::Sandboxed{applied->summary()}))) ::_exit(2);
 
-    const auto& db = (*engine)->database();
-    auto s = ch.send(proto::encode(proto::ScannerReady{cl_retver(), db.signatures, db.version, db.time,
-                                                       static_cast<std::uint64_t>(loadMs.count())}));
-    if (!s) return 2;
-
-    Worker worker(ch, *engine);
+    // Each scan keeps a reference to the engine; this process never frees it
+    // (it ends with _exit): the pages belong to the service.
+    std::shared_ptr<const ClamavEngine> shared(&engine, [](const ClamavEngine*) {});
+    Worker worker(ch, shared);
     std::vector<std::thread> threads;
-    for (unsigned i = 0; i < opts->threads; ++i) threads.emplace_back([&] { worker.loop(); });
+    for (unsigned i = 0; i < req.threads; ++i) threads.emplace_back([&worker, p = probes[i].get()] { worker.loop(p); });
     int rc = 0;
     for (;;) {
         auto r = ch.receive();
@@ -195,20 +207,182 @@ int run(int argc, char** argv) {
             break;
         }
         if (!r->has_value()) break;   // the front end has no more work
-        auto req = proto::decodeScanRequest((*r)->frame);
-        if (!req || !(*r)->fd.valid()) {
-            std::fprintf(stderr, "qkiosk-scanner: bad request: %s\n", req ? "no content descriptor" : req.error().message.c_str());
+        auto scanReq = proto::decodeScanRequest((*r)->frame);
+        if (!scanReq || !(*r)->fd.valid()) {
+            std::fprintf(stderr, "qkiosk-scanner: bad request: %s\n",
+                         scanReq ? "no content descriptor" : scanReq.error().message.c_str());
             rc = 2;
             break;
         }
-        worker.push(Job{std::move(*req), std::move((*r)->fd)});
+        worker.push(Job{std::move(*scanReq), std::move((*r)->fd)});
     }
     worker.close();
     for (auto& t : threads) t.join();
+    std::fflush(stderr);
+    ::_exit(rc);
+}
+
+std::string describeExit(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status) == 0 ? "" : "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    return "ended abnormally";
+}
+
+// The service: loads the engine once, says ScannerReady, then forks a fresh
+// sandboxed scan worker for every SessionStart and reports how each ended.
+// It stays single-threaded, so fork() is safe. It parses no media itself.
+int serve(const Options& opts) {
+    proto::Channel ch{UniqueFd(kSocketFd)};
+    auto fatal = [&](const std::string& why) {
+        if (!ch.send(proto::encode(proto::Fatal{why}))) std::fprintf(stderr, "qkiosk-scanner: %s\n", why.c_str());
+        return 2;
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    auto engine = ClamavEngine::load(opts.db, ScanLimits{}, opts.tmpdir);
+    if (!engine) return fatal(engine.error().message);
+    const auto loadMs = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    // Nothing the service or its sessions do needs the network or new privileges.
+    if (::geteuid() == 0) (void)::unshare(CLONE_NEWNET);
+    (void)::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+    UniqueFd sigfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd.valid()) return fatal(std::string("signalfd: ") + std::strerror(errno));
+
+    const auto& db = (*engine)->database();
+    if (!ch.send(proto::encode(proto::ScannerReady{cl_retver(), db.signatures, db.version, db.time,
+                                                   static_cast<std::uint64_t>(loadMs.count())})))
+        return 2;
+
+    std::set<pid_t> sessions;
+    auto reap = [&] {
+        for (;;) {
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid <= 0) return;
+            if (sessions.erase(pid))
+                (void)ch.send(proto::encode(proto::SessionEnded{static_cast<std::uint32_t>(pid), describeExit(status)}));
+        }
+    };
+    int rc = 0;
+    for (;;) {
+        pollfd fds[2] = {{ch.fd(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            rc = 2;
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo info{};
+            while (::read(sigfd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {}
+            reap();
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        auto r = ch.receive();
+        if (!r || !r->has_value()) break;   // the front end is gone (or garbled): end everything
+        auto req = proto::decodeSessionStart((*r)->frame);
+        if (!req || !(*r)->fd.valid()) {
+            std::fprintf(stderr, "qkiosk-scanner: bad session request: %s\n",
+                         req ? "no socket" : req.error().message.c_str());
+            rc = 2;
+            break;
+        }
+        const pid_t pid = ::fork();
+        if (pid < 0) {
+            (void)ch.send(proto::encode(proto::Fatal{std::string("cannot start a scan worker: ") + std::strerror(errno)}));
+            continue;
+        }
+        if (pid == 0) {
+            ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
+            sigfd.reset();
+            ch.close();
+            runSession(**engine, *req, std::move((*r)->fd));
+        }
+        sessions.insert(pid);
+        // A pidfd lets the front end kill this worker and see it end without
+        // racing against the reuse of its pid.
+        UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        if (!ch.send(proto::encode(proto::SessionStarted{static_cast<std::uint32_t>(pid)}), pidfd.get())) break;
+    }
+    for (pid_t pid : sessions) ::kill(pid, SIGKILL);
+    while (!sessions.empty()) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, 0);
+        if (pid < 0) break;
+        sessions.erase(pid);
+    }
     return rc;
+}
+
+// Official databases are signed by Cisco Talos; libclamav checks that
+// signature (cl_cvdverify) the same way it does before loading. Runs in the
+// sandbox with only the folder being verified reachable.
+int verifyCvds(const std::string& dir) {
+    sandbox::Spec spec;
+    spec.profile = sandbox::Profile::Scanner;
+    spec.writableDir = dir;
+    spec.maxFileBytes = 1ull << 31;
+    ::setenv("TMPDIR", dir.c_str(), 1);
+    std::vector<std::string> cvds;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".cvd") cvds.push_back(e.path().string());
+    if (ec) {
+        std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
+        return 2;
+    }
+    if (cl_init(CL_INIT_DEFAULT) != CL_SUCCESS) return 2;
+    auto applied = sandbox::enter(spec);
+    if (!applied) {
+        std::fprintf(stderr, "qkiosk-scanner: cannot enter the sandbox: %s\n", applied.error().message.c_str());
+        return sandbox::kSandboxFailedExit;
+    }
+    int rc = 0;
+    for (const auto& path : cvds) {
+        const cl_error_t v = cl_cvdverify(path.c_str());
+        if (v != CL_SUCCESS) {
+            std::printf("%s: not a genuine ClamAV database: %s\n", std::filesystem::path(path).filename().c_str(),
+                        cl_strerror(v));
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+int run(int argc, char** argv) {
+    // The front end reports errors; libclamav's own chatter stays out of the
+    // kiosk's output unless QKIOSK_DEBUG asks for it.
+    cl_set_clcb_msg(&clamavMessage);
+    if (std::getenv("QKIOSK_DEBUG")) cl_debug();
+    auto opts = parse(argc, argv);
+    if (!opts) {
+        std::fprintf(stderr, "qkiosk-scanner: %s\n", opts.error().message.c_str());
+        return 2;
+    }
+    if (opts->selfTest) {
+        sandbox::Spec spec;
+        spec.profile = sandbox::Profile::Scanner;
+        auto applied = sandbox::enter(spec);
+        if (!applied) return sandbox::kSandboxFailedExit;
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        std::fprintf(stderr, "qkiosk-scanner: the sandbox let a network socket be opened (%d)\n", s);
+        return 1;
+    }
+    if (!opts->verifyDir.empty()) return verifyCvds(opts->verifyDir);
+    return serve(*opts);
 }
 
 }  // namespace
 }  // namespace kiosk::scan
+
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizer build's leak checker needs ptrace and /proc at exit, which the
+// sandbox forbids; worker leaks are found by the fuzzers and the unit tests.
+extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }
+#endif
 
 int main(int argc, char** argv) { return kiosk::scan::run(argc, argv); }

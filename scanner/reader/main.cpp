@@ -3,8 +3,14 @@
 // fd 3: receives ReadStart with the read-only media descriptor, sends one
 // Partition per volume, one FileEntry per file (with a sealed memfd holding
 // the bytes, hashed on the way), Findings, and ReaderDone.
+//
+// It enters its sandbox (qkiosk/sandbox/Sandbox.h) before it reads its first
+// message, so not one media byte is parsed outside it.
+//   qkiosk-reader --sandbox-uid N --sandbox-gid N --sandbox-memory B --sandbox-cpu S
+//   qkiosk-reader --sandbox-self-test     (enters the sandbox, then tries to open a socket)
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +23,7 @@
 #include "qkiosk/protocol/Channel.h"
 #include "qkiosk/protocol/Sha256.h"
 #include "qkiosk/protocol/Text.h"
+#include "qkiosk/sandbox/Sandbox.h"
 
 namespace kiosk::scan {
 namespace {
@@ -57,8 +64,11 @@ public:
         }
         auto wait = waitForRoom(size);
         if (!wait) return wait;
-        auto memfd = copyToMemfd(path, size, read, entry.sha256);
-        if (!memfd) return finding(proto::ReasonCode::ReadError, path, memfd.error().message);
+        bool outOfMemory = false;
+        auto memfd = copyToMemfd(path, size, read, entry.sha256, outOfMemory);
+        if (!memfd)
+            return finding(outOfMemory ? proto::ReasonCode::Unscannable : proto::ReasonCode::ReadError, path,
+                           memfd.error().message);
         inflight_[entry.id] = size;
         inflightBytes_ += size;
         files_++;
@@ -106,13 +116,19 @@ private:
 
     // Reads the file straight into a memfd mapping (one copy), hashing each
     // chunk, then seals it so the scanner sees exactly the bytes we hashed.
-    Result<UniqueFd> copyToMemfd(const std::string&, std::uint64_t size, const ContentReader& read, Digest& digest) {
+    Result<UniqueFd> copyToMemfd(const std::string&, std::uint64_t size, const ContentReader& read, Digest& digest,
+                                 bool& outOfMemory) {
         UniqueFd fd(::memfd_create("qkiosk-file", MFD_CLOEXEC | MFD_ALLOW_SEALING));
         if (!fd.valid()) return makeError(std::string("memfd_create: ") + std::strerror(errno));
-        if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
-            return makeError(std::string("cannot hold file in memory: ") + std::strerror(errno));
-        void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-        if (map == MAP_FAILED) return makeError(std::string("mmap: ") + std::strerror(errno));
+        void* map = MAP_FAILED;
+        if (::ftruncate(fd.get(), static_cast<off_t>(size)) == 0)
+            map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+        if (map == MAP_FAILED) {
+            // The sandbox's memory limit (or the machine's RAM): not scanned, so not clean.
+            outOfMemory = true;
+            return makeError("the media reader could not hold this file of " + std::to_string(size) +
+                             " bytes in memory (" + std::strerror(errno) + "): its memory limit, or the kiosk's RAM");
+        }
         auto* bytes = static_cast<std::uint8_t*>(map);
         Sha256 h;
         std::uint64_t off = 0;
@@ -148,8 +164,37 @@ private:
     std::uint64_t bytes_ = 0;
 };
 
-int run() {
+int run(int argc, char** argv) {
+    sandbox::Spec spec;
+    spec.profile = sandbox::Profile::Reader;
+    bool selfTest = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) == "--sandbox-self-test") {
+            selfTest = true;
+            continue;
+        }
+        auto known = sandbox::parseOption(spec, argc, argv, i);
+        if (!known || !*known) {
+            std::fprintf(stderr, "qkiosk-reader: %s\n", known ? (std::string(argv[i]) + ": unknown option").c_str()
+                                                             : known.error().message.c_str());
+            return 2;
+        }
+    }
+    // The reader writes no files: RLIMIT_FSIZE stays 0.
+    auto applied = sandbox::enter(spec);
+    if (!applied) {
+        std::fprintf(stderr, "qkiosk-reader: cannot enter the sandbox: %s\n", applied.error().message.c_str());
+        return sandbox::kSandboxFailedExit;
+    }
+    if (selfTest) {
+        // Must not return: the sandbox kills the process on the first forbidden call.
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        std::fprintf(stderr, "qkiosk-reader: the sandbox let a network socket be opened (%d)\n", s);
+        return 1;
+    }
+
     proto::Channel ch{UniqueFd(kSocketFd)};
+    if (!ch.send(proto::encode(proto::Sandboxed{applied->summary()}))) return 2;
     auto first = ch.receive();
     if (!first || !first->has_value()) {
         std::fprintf(stderr, "qkiosk-reader: no start message: %s\n", first ? "channel closed" : first.error().message.c_str());
@@ -189,4 +234,10 @@ int run() {
 }  // namespace
 }  // namespace kiosk::scan
 
-int main() { return kiosk::scan::run(); }
+#if defined(__SANITIZE_ADDRESS__)
+// The sanitizer build's leak checker needs ptrace and /proc at exit, which the
+// sandbox forbids; worker leaks are found by the fuzzers and the unit tests.
+extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }
+#endif
+
+int main(int argc, char** argv) { return kiosk::scan::run(argc, argv); }

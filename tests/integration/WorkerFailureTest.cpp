@@ -42,14 +42,14 @@ RunResult scanWith(Workspace& ws, const fs::path& workers, const fs::path& image
 
 }  // namespace
 
-TEST_CASE("A media reader that dies makes the scan FAIL with read-error", "[scan][workers]") {
+TEST_CASE("A media reader that dies makes the scan FAIL as unscannable, saying how it ended", "[scan][workers]") {
     Workspace ws;
     ws.write("tree/a.txt", "a\n");
     const auto img = makeImage(ws, "w.img", "fat16", "none", ws.path() / "tree");
     const auto r = scanWith(ws, workerDir(ws, "qkiosk-reader"), img);
     INFO(r.out << r.err);
     CHECK(r.exitCode == 1);
-    CHECK_THAT(r.out, Catch::Contains("FAIL") && Catch::Contains("read-error") && Catch::Contains("signal 9"));
+    CHECK_THAT(r.out, Catch::Contains("FAIL") && Catch::Contains("unscannable") && Catch::Contains("signal 9"));
 }
 
 TEST_CASE("A scanner that dies before it is ready is an error, not a verdict", "[scan][workers]") {
@@ -77,12 +77,16 @@ TEST_CASE("A scanner killed in mid-scan makes the scan FAIL at once, every unans
     const auto t0 = std::chrono::steady_clock::now();
     Process scan({QKIOSK_BIN, "scan", "--image", img.string(), "--db", ws.database().string(), "--json", jsonPath.string(),
                   "--config", cfg.string()});
-    // Wait until the scanner is busy, then kill it as a crash would.
+    // Wait until this session's scan worker (a child of the scanner service)
+    // is busy, then kill it as a crash would.
+    auto childOf = [](const std::string& parent) {
+        const auto r = run({"pgrep", "-x", "qkiosk-scanner", "-P", parent});
+        return r.exitCode == 0 ? r.out.substr(0, r.out.find('\n')) : std::string();
+    };
     std::string pid;
     for (int i = 0; i < 500 && pid.empty(); ++i) {
-        const auto r = run({"pgrep", "-x", "qkiosk-scanner", "-P", std::to_string(scan.pid())});
-        if (r.exitCode == 0) pid = r.out.substr(0, r.out.find('\n'));
-        else ::usleep(10000);
+        if (const auto service = childOf(std::to_string(scan.pid())); !service.empty()) pid = childOf(service);
+        if (pid.empty()) ::usleep(10000);
     }
     REQUIRE_FALSE(pid.empty());
     ::usleep(300000);

@@ -28,6 +28,14 @@ struct ScanSettings {
     std::string tempDir = "/dev/shm";              // where each scan's private folder for libclamav's extractions goes (tmpfs)
 };
 
+// The workers' sandbox (docs/threat-model.md). It cannot be turned off; these
+// only size it.
+struct SandboxSettings {
+    std::string user = "nobody";        // unprivileged user the workers become
+    std::uint64_t memoryLimit = 0;      // address space per worker beyond the loaded engine; 0 = 1 GiB + (threads + 1) x max_file_size
+    std::uint64_t cpuLimitSeconds = 0;  // CPU time per worker per session; 0 = 600 s + 1 s per 8 MiB of media
+};
+
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
@@ -38,6 +46,8 @@ struct Config {
     std::uint32_t maxSignatureAgeDays = 7;
     std::vector<FixedDevice> fixedDevices;
     ScanSettings scan;
+    SandboxSettings sandbox;
+    std::vector<std::string> updateKeys;   // public keys (files) that may sign signature update bundles
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/qkiosk/qkiosk.toml";

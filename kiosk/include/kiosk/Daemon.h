@@ -2,8 +2,16 @@
 // decides, authorizes, scans, and writes each session's report and ticket to
 // the spool directory. One session at a time, in arrival order.
 //
+// The signatures are loaded once, at start, and stay loaded (ScannerService).
+// When the database folder changes (an imported update, freshclam), a new
+// engine is loaded on the side and swapped in between sessions; if it fails
+// to load, the old one stays and the failure is reported.
+//
 // Status lines on stdout, one per event, for the terminal UI and for logs:
-//   READY signatures=<n>            waiting for media
+//   LOADING <db_dir>                  the signatures are loading; not ready yet
+//   READY signatures=<n> version=<v> age_days=<d>   waiting for media
+//   ENGINE-UPDATED signatures=<n> version=<v>       a new database is in use
+//   ENGINE-UPDATE-FAILED <message>    the new database did not load; the old one stays
 //   IDENTIFYING <port>
 //   REFUSED <port> <ticket> <code>: <detail>
 //   SCANNING <port> <devnode>
@@ -17,11 +25,13 @@
 #include <deque>
 #include <optional>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "kiosk/Config.h"
 #include "kiosk/Report.h"
+#include "kiosk/ScannerService.h"
 #include "kiosk/devices/DeviceSource.h"
 #include "kiosk/devices/UsbAuthorizer.h"
 #include "kiosk/policy/Policy.h"
@@ -44,6 +54,9 @@ public:
 
 private:
     void reloadWhitelistIfChanged();
+    // Loads a changed database on the side, swaps it in when ready, restarts a dead engine.
+    void maintainEngine();
+    std::string readyLine() const;
     Report refusal(const devices::UsbDevice& d, const policy::Decision& decision);
     Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
@@ -58,6 +71,10 @@ private:
     long long whitelistStamp_ = -2;
     // The next event: first those that arrived while a session waited for its disk.
     std::optional<devices::DeviceEvent> nextEvent();
+
+    std::unique_ptr<ScannerService> engine_;   // in use
+    std::unique_ptr<ScannerService> next_;     // loading on the side
+    std::string engineStamp_, nextStamp_, failedStamp_;
 
     std::set<std::string> handled_;   // ports with a session or refusal until removed
     std::deque<devices::DeviceEvent> backlog_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,7 @@ struct Report {
     std::uint64_t bytesScanned = 0;
     std::string manifestSha256;
     EngineInfo engine;
+    std::map<std::string, std::string> sandbox;   // worker -> what its sandbox held ("seccomp,no_new_privs,...")
     std::string ticketId;
     std::string started, finished;       // RFC 3339, UTC
     double seconds = 0;

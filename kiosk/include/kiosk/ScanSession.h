@@ -1,5 +1,5 @@
-// One scan of one medium, start to verdict: starts the reader and scanner
-// workers, hands the reader the read-only media descriptor, forwards each
+// One scan of one medium, start to verdict: starts a sandboxed reader, asks
+// the scanner service for a fresh sandboxed scan worker, hands the reader the read-only media descriptor, forwards each
 // file's sealed content to the scanner, applies the file-type policy, and
 // turns everything into a Report. The front end never parses media bytes; it
 // only validates the workers' messages. Fail closed: a worker that stops,
@@ -17,11 +17,19 @@
 
 namespace kiosk {
 
+class ScannerService;
+
 struct ScanOptions {
-    std::string dbDir;
+    ScannerService* scanner = nullptr;   // the warm engine; must be ready
     ScanSettings settings;
+    SandboxSettings sandbox;
+    std::uint32_t maxSignatureAgeDays = 7;   // older signatures: FAIL signatures-outdated
     std::optional<DeviceIdentity> device;
 };
+
+// Days since the newest signature database was built (db_time), or nullopt
+// when the engine does not say.
+std::optional<double> signatureAgeDays(const EngineInfo& engine);
 
 struct Progress {
     std::uint64_t filesSeen = 0, filesDone = 0;

@@ -305,4 +305,91 @@ Result<ScanResult> decodeScanResult(const Frame& f) {
     return m;
 }
 
+
+Frame encode(const SessionStart& m) {
+    Encoder e;
+    e.u64(m.maxFileSize);
+    e.u64(m.maxScanSize);
+    e.u32(m.maxRecursion);
+    e.u32(m.maxFiles);
+    e.u32(m.maxScanTimeMs);
+    e.u32(m.threads);
+    e.str(m.tmpdir);
+    e.u32(m.uid);
+    e.u32(m.gid);
+    e.u64(m.memoryBytes);
+    e.u64(m.cpuSeconds);
+    return frame(MsgType::SessionStart, e);
+}
+
+Result<SessionStart> decodeSessionStart(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::SessionStart));
+    Decoder d(f.payload);
+    SessionStart m;
+    QK_TRY(m.maxFileSize, d.u64());
+    QK_TRY(m.maxScanSize, d.u64());
+    QK_TRY(m.maxRecursion, d.u32());
+    QK_TRY(m.maxFiles, d.u32());
+    QK_TRY(m.maxScanTimeMs, d.u32());
+    QK_TRY(m.threads, d.u32());
+    QK_TRY(m.tmpdir, d.str(kMaxText));
+    QK_TRY(m.uid, d.u32());
+    QK_TRY(m.gid, d.u32());
+    QK_TRY(m.memoryBytes, d.u64());
+    QK_TRY(m.cpuSeconds, d.u64());
+    QK_TRY_STATUS(d.finish());
+    if (m.threads == 0 || m.threads > 256) return makeError("SessionStart: thread count out of range");
+    if (m.tmpdir.empty() || m.tmpdir[0] != '/') return makeError("SessionStart: temporary folder must be an absolute path");
+    return m;
+}
+
+Frame encode(const SessionStarted& m) {
+    Encoder e;
+    e.u32(m.pid);
+    return frame(MsgType::SessionStarted, e);
+}
+
+Result<SessionStarted> decodeSessionStarted(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::SessionStarted));
+    Decoder d(f.payload);
+    SessionStarted m;
+    QK_TRY(m.pid, d.u32());
+    QK_TRY_STATUS(d.finish());
+    if (m.pid == 0) return makeError("SessionStarted: no process id");
+    return m;
+}
+
+Frame encode(const SessionEnded& m) {
+    Encoder e;
+    e.u32(m.pid);
+    e.str(truncateUtf8(m.how, kMaxText));
+    return frame(MsgType::SessionEnded, e);
+}
+
+Result<SessionEnded> decodeSessionEnded(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::SessionEnded));
+    Decoder d(f.payload);
+    SessionEnded m;
+    QK_TRY(m.pid, d.u32());
+    QK_TRY(m.how, d.str(kMaxText));
+    QK_TRY_STATUS(d.finish());
+    return m;
+}
+
+Frame encode(const Sandboxed& m) {
+    Encoder e;
+    e.str(truncateUtf8(m.summary, kMaxText));
+    return frame(MsgType::Sandboxed, e);
+}
+
+Result<Sandboxed> decodeSandboxed(const Frame& f) {
+    QK_TRY_STATUS(expectType(f, MsgType::Sandboxed));
+    Decoder d(f.payload);
+    Sandboxed m;
+    QK_TRY(m.summary, d.str(kMaxText));
+    QK_TRY_STATUS(d.finish());
+    if (m.summary.find("seccomp") == std::string::npos) return makeError("worker is not sandboxed");
+    return m;
+}
+
 }  // namespace kiosk::proto

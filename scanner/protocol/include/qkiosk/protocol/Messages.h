@@ -35,6 +35,12 @@ enum class MsgType : std::uint16_t {
     // scanner -> front end
     ScannerReady = 30,
     ScanResult = 31,
+    // front end -> scanner service (the warm engine), and its answers
+    SessionStart = 40,
+    SessionStarted = 41,
+    SessionEnded = 42,
+    // any worker -> front end, its first message: what its sandbox holds
+    Sandboxed = 50,
 };
 
 // Reason codes of DESIGN.md. Workers may only report the ones about media.
@@ -121,6 +127,35 @@ struct ScannerReady {
     std::uint64_t loadMillis = 0;
 };
 
+// Asks the scanner service for a fresh, sandboxed scan worker with its own
+// limits and temporary folder; the frame carries the worker's socket.
+struct SessionStart {
+    std::uint64_t maxFileSize = 0;
+    std::uint64_t maxScanSize = 0;
+    std::uint32_t maxRecursion = 0;
+    std::uint32_t maxFiles = 0;
+    std::uint32_t maxScanTimeMs = 0;
+    std::uint32_t threads = 0;
+    std::string tmpdir;
+    std::uint32_t uid = 0, gid = 0;
+    std::uint64_t memoryBytes = 0;      // address space beyond the loaded engine; 0 = unlimited
+    std::uint64_t cpuSeconds = 0;       // 0 = unlimited
+};
+
+// The worker runs; the frame carries a pidfd of it (to kill it, to see it end).
+struct SessionStarted {
+    std::uint32_t pid = 0;
+};
+
+struct SessionEnded {
+    std::uint32_t pid = 0;
+    std::string how;                    // "" = exited cleanly, else "killed by signal 24 (CPU time limit exceeded)"
+};
+
+struct Sandboxed {
+    std::string summary;                // "seccomp,no_new_privs,landlock,netns,uid=65534"
+};
+
 enum class Verdict : std::uint8_t { Clean = 0, Infected = 1, Unscannable = 2 };
 
 // One thing found in a file: a signature match or a reason it could not be
@@ -159,6 +194,10 @@ Frame encode(const Fatal&);
 Frame encode(const ScanRequest&);
 Frame encode(const ScannerReady&);
 Frame encode(const ScanResult&);
+Frame encode(const SessionStart&);
+Frame encode(const SessionStarted&);
+Frame encode(const SessionEnded&);
+Frame encode(const Sandboxed&);
 
 Result<ReadStart> decodeReadStart(const Frame&);
 Result<FileAck> decodeFileAck(const Frame&);
@@ -170,5 +209,9 @@ Result<Fatal> decodeFatal(const Frame&);
 Result<ScanRequest> decodeScanRequest(const Frame&);
 Result<ScannerReady> decodeScannerReady(const Frame&);
 Result<ScanResult> decodeScanResult(const Frame&);
+Result<SessionStart> decodeSessionStart(const Frame&);
+Result<SessionStarted> decodeSessionStarted(const Frame&);
+Result<SessionEnded> decodeSessionEnded(const Frame&);
+Result<Sandboxed> decodeSandboxed(const Frame&);
 
 }  // namespace kiosk::proto
