@@ -90,7 +90,7 @@ int scanCommand(const std::vector<std::string>& args) {
     }
 
     if (auto st = (*scanner)->waitReady(std::chrono::minutes(10)); !st) return usageError(st.error().message);
-    ScanSession session(ScanOptions{scanner->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, identity});
+    ScanSession session(ScanOptions{scanner->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, identity, {}, {}});
     auto report = session.run(*media);
     if (!report) return usageError(report.error().message);
     for (const auto& r : policyReasons) addReason(*report, r.code, "/", r.detail);

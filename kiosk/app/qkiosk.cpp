@@ -21,6 +21,14 @@ constexpr const char* kUsage =
     "      list attached USB devices with interfaces and the policy decision\n"
     "  run [--config FILE]\n"
     "      the kiosk daemon: watch USB, authorize, scan, write reports and tickets\n"
+    "  signatures status [--config FILE] [--db DIR]\n"
+    "      the signature database in use, its version and age; exit 1 if outdated\n"
+    "  signatures import (--image FILE | --device DEV | --dir DIR) [--config FILE]\n"
+    "      verify, test-load and install an offline update (official .cvd files or a\n"
+    "      site-signed bundle in qkiosk-signatures/ on the stick)\n"
+    "  signatures keygen --secret FILE --public FILE\n"
+    "  signatures bundle --key SECRET --out DIR FILE...\n"
+    "      make the site's update key pair, and sign a bundle of database files\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -37,6 +45,7 @@ int main(int argc, char** argv) {
     if (cmd == "scan") return kiosk::app::scanCommand(args);
     if (cmd == "devices") return kiosk::app::devicesCommand(args);
     if (cmd == "run") return kiosk::app::runCommand(args);
+    if (cmd == "signatures") return kiosk::app::signaturesCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -14,13 +14,13 @@
 
 namespace kiosk {
 
-Status writeFileAtomically(const std::string& path, const std::string& content) {
+Status writeFileAtomically(const std::string& path, const std::string& content, unsigned mode) {
     const std::filesystem::path target(path);
     const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     std::string hidden(".");   // (built by appends: g++ 12 warns falsely on "." + string)
     hidden.append(target.filename().string()).append(".XXXXXX");
     std::string tmpl = (dir / hidden).string();
-    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));   // created 0600
     if (!fd.valid()) return makeError(path + ": cannot create: " + std::strerror(errno));
     auto fail = [&](const char* what) {
         const std::string msg = path + ": " + what + ": " + std::strerror(errno);
@@ -36,7 +36,7 @@ Status writeFileAtomically(const std::string& path, const std::string& content) 
         }
         done += static_cast<std::size_t>(n);
     }
-    if (::fchmod(fd.get(), 0644) != 0) return fail("cannot set permissions");
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail("cannot set permissions");
     if (::fsync(fd.get()) != 0) return fail("cannot sync");
     fd.reset();
     if (::rename(tmpl.c_str(), path.c_str()) != 0) return fail("cannot rename into place");

@@ -256,7 +256,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         r.reasons.back().code = proto::ReasonCode::Unscannable;
         return r;
     }
-    ScanSession session(ScanOptions{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id});
+    ScanSession session(ScanOptions{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}});
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {
@@ -282,6 +282,12 @@ void Daemon::finish(const Report& r, const std::string& port) {
 void Daemon::handleDevice(const std::string& name) {
     if (handled_.count(name)) return;
     auto d = source_.device(name);
+    // Right after the add event a device may still be enumerating: give its
+    // descriptors a moment to appear before calling it unreadable (badusb).
+    for (int i = 0; i < 10 && d && d->configurations.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        d = source_.device(name);
+    }
     if (!d) {
         status_("ERROR " + d.error().message);
         return;

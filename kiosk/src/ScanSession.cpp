@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -133,6 +134,22 @@ private:
     std::uint64_t lastId_ = 0;
     std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
 };
+
+// Copies a sealed memfd's bytes to `to` (created, never overwritten).
+Status keepCopy(int fd, std::uint64_t size, const std::string& to) {
+    UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!out.valid()) return makeError(to + ": " + std::strerror(errno));
+    std::vector<char> buf(1 << 20);
+    std::uint64_t off = 0;
+    while (off < size) {
+        const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+        if (n <= 0) return makeError(to + ": cannot copy from the media");
+        if (::write(out.get(), buf.data(), static_cast<std::size_t>(n)) != n) return makeError(to + ": " + std::strerror(errno));
+        off += static_cast<std::uint64_t>(n);
+    }
+    if (::fsync(out.get()) != 0) return makeError(to + ": " + std::strerror(errno));
+    return {};
+}
 
 // How a worker ended, in words an officer can act on.
 std::string explainEnd(const std::string& how, const WorkerLimits& limits) {
@@ -330,6 +347,10 @@ Result<Report> ScanSession::run(Media& media) {
                         ++progress.filesSeen;
                         progress.bytesSeen += e->size;
                         progress.currentPath = e->path;
+                        if (*toScan && options_.keep && options_.keep(e->path)) {
+                            if (auto kept = keepCopy(msg.fd.get(), e->size, options_.keepDir + "/" + baseName(e->path)); !kept)
+                                c.reason(ReasonCode::ReadError, e->path, kept.error().message);
+                        }
                         if (*toScan) {
                             scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path)}),
                                                        std::move(msg.fd));

@@ -49,6 +49,7 @@ struct Options {
     std::string tmpdir;       // for loading (CVDs are unpacked there); made and removed by the front end
     std::string verifyDir;    // --verify-cvd: check the official signatures of every .cvd here, then exit
     bool selfTest = false;
+    sandbox::Spec sandbox;    // --sandbox-uid/--sandbox-gid for --verify-cvd
 };
 
 Result<Options> parse(int argc, char** argv) {
@@ -59,6 +60,9 @@ Result<Options> parse(int argc, char** argv) {
             o.selfTest = true;
             continue;
         }
+        auto known = sandbox::parseOption(o.sandbox, argc, argv, i);
+        if (!known) return known.error();
+        if (*known) continue;
         if (i + 1 >= argc) return makeError(a + ": missing value");
         const char* v = argv[++i];
         if (a == "--db") o.db = v;
@@ -297,6 +301,9 @@ int serve(const Options& opts) {
             continue;
         }
         if (pid == 0) {
+            // A worker never outlives its service.
+            (void)::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            if (::getppid() == 1) ::_exit(2);
             ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
             sigfd.reset();
             ch.close();
@@ -321,8 +328,7 @@ int serve(const Options& opts) {
 // Official databases are signed by Cisco Talos; libclamav checks that
 // signature (cl_cvdverify) the same way it does before loading. Runs in the
 // sandbox with only the folder being verified reachable.
-int verifyCvds(const std::string& dir) {
-    sandbox::Spec spec;
+int verifyCvds(const std::string& dir, sandbox::Spec spec) {
     spec.profile = sandbox::Profile::Scanner;
     spec.writableDir = dir;
     spec.maxFileBytes = 1ull << 31;
@@ -345,7 +351,7 @@ int verifyCvds(const std::string& dir) {
     for (const auto& path : cvds) {
         const cl_error_t v = cl_cvdverify(path.c_str());
         if (v != CL_SUCCESS) {
-            std::printf("%s: not a genuine ClamAV database: %s\n", std::filesystem::path(path).filename().c_str(),
+            std::fprintf(stderr, "%s: not a genuine ClamAV database: %s\n", std::filesystem::path(path).filename().c_str(),
                         cl_strerror(v));
             rc = 1;
         }
@@ -372,7 +378,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "qkiosk-scanner: the sandbox let a network socket be opened (%d)\n", s);
         return 1;
     }
-    if (!opts->verifyDir.empty()) return verifyCvds(opts->verifyDir);
+    if (!opts->verifyDir.empty()) return verifyCvds(opts->verifyDir, opts->sandbox);
     return serve(*opts);
 }
 

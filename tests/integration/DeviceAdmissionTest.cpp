@@ -348,3 +348,42 @@ TEST_CASE("A broken whitelist refuses every stick until it is fixed, without a r
     CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "1");
     CHECK(daemon.stop() == 0);
 }
+
+TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old ones when new ones fail to load",
+          "[devices][daemon][signatures]") {
+    Workspace ws;
+    const auto db = ws.path() / "kioskdb";
+    fs::create_directories(db);
+    for (const auto& e : fs::directory_iterator(ws.database())) fs::copy_file(e.path(), db / e.path().filename());
+    const auto site = writeSite(ws, "2099-12-31", "");
+    // The site's config, but with a database folder of its own that this test changes.
+    ws.write("qkiosk.toml", "db_dir = \"" + db.string() + "\"\npolicy = \"" + site.whitelist.string() +
+                                "\"\nspool_dir = \"" + site.spool.string() + "\"\n");
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.addString(rootOnly("approved-stick"));
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    CHECK_THAT(daemon.waitForLine("READY", 30), Catch::Contains("signatures=2"));
+
+    // A new database file appears (as freshclam or an import would put it).
+    const auto md5 = run({"sh", "-c", "printf 'hello world\\n' | md5sum | cut -c1-32"}).out.substr(0, 32);
+    ws.write("site.hdb.tmp", md5 + ":12:Site.Test.Hello\n");
+    fs::rename(ws.path() / "site.hdb.tmp", db / "site.hdb");
+    CHECK_THAT(daemon.waitForLine("ENGINE-UPDATED", 30), Catch::Contains("signatures=3"));
+
+    // Then a broken one: it does not load, and the daemon says so and keeps the engine it has.
+    ws.write("broken.tmp", "this is not a signature\n");
+    fs::rename(ws.path() / "broken.tmp", db / "broken.ndb");
+    CHECK_THAT(daemon.waitForLine("ENGINE-UPDATE-FAILED", 30), Catch::Contains("previous signatures stay in use"));
+
+    bed.addString(deviceOnly("approved-stick"));
+    bed.backDisk(image);
+    CHECK_THAT(daemon.waitForLine("RESULT", 60), Catch::StartsWith("RESULT FAIL 1-1 "));
+    INFO(daemon.output());
+    // The session ran on the updated engine, not on the broken update nor the original.
+    const auto reports = spoolReports(site.spool);
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].at("engine").at("signatures") == 3);
+    CHECK(daemon.stop() == 0);
+}

@@ -5,11 +5,13 @@
 
 #include <string>
 
+
 #include "qkiosk/protocol/Result.h"
 
 namespace kiosk {
 
-Status writeFileAtomically(const std::string& path, const std::string& content);
+// `mode`: the file's permissions (0600 for secrets: never readable by others, not even briefly).
+Status writeFileAtomically(const std::string& path, const std::string& content, unsigned mode = 0644);
 
 // The whole file, or an error naming it.
 Result<std::string> readTextFile(const std::string& path);

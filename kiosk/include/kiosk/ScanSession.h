@@ -25,6 +25,11 @@ struct ScanOptions {
     SandboxSettings sandbox;
     std::uint32_t maxSignatureAgeDays = 7;   // older signatures: FAIL signatures-outdated
     std::optional<DeviceIdentity> device;
+    // Files to copy out of the media while it is read (a signature update on
+    // an officer's stick): `keep(path)` says which, they land in `keepDir`
+    // under their base name. Only their bytes are copied, never interpreted.
+    std::function<bool(const std::string& path)> keep;
+    std::string keepDir;
 };
 
 // Days since the newest signature database was built (db_time), or nullopt
