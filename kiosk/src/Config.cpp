@@ -6,17 +6,48 @@
 #include <toml++/toml.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace kiosk {
 namespace {
 
 std::string where(const std::string& source, const toml::source_region& r) {
     return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+struct SizeText {
+    std::uint64_t number = 0;
+    int shift = 0;           // of the unit: B 0, KiB 10, MiB 20, GiB 30
+    bool tooLarge = false;   // the number does not fit 64 bits
+};
+
+// "512", "512MiB", " 1 GiB ": digits, optional spaces, an optional unit.
+// By hand, not std::regex: libstdc++'s regex recurses once per character
+// (a long string overflows the stack) and std::stoull throws on overflow.
+std::optional<SizeText> parseSizeText(std::string_view s) {
+    const auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    if (digits == 0) return std::nullopt;
+    std::string_view unit = s.substr(digits);
+    while (!unit.empty() && space(unit.front())) unit.remove_prefix(1);
+    SizeText t;
+    if (unit == "KiB") t.shift = 10;
+    else if (unit == "MiB") t.shift = 20;
+    else if (unit == "GiB") t.shift = 30;
+    else if (!unit.empty() && unit != "B") return std::nullopt;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + digits, t.number);
+    t.tooLarge = ec == std::errc::result_out_of_range;
+    return t;
 }
 
 class Reader {
@@ -59,18 +90,13 @@ public:
         if (!node) return {};
         if (node->as_integer()) return integer(t, key, out, 1, static_cast<std::int64_t>(max));
         const auto* s = node->as_string();
-        static const std::regex re(R"(^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$)");
-        std::smatch m;
-        const std::string text = s ? s->get() : "";
-        if (!s || !std::regex_match(text, m, re))
+        const auto text = s ? parseSizeText(s->get()) : std::nullopt;
+        if (!text)
             return makeError(where(source_, node->source()) + ": \"" + key + "\" must be a size like 512MiB or 1GiB");
-        std::uint64_t v = std::stoull(m[1].str());
-        const std::string unit = m[2].str();
-        const int shift = unit == "KiB" ? 10 : unit == "MiB" ? 20 : unit == "GiB" ? 30 : 0;
-        if (v == 0 || v > (max >> shift))
+        if (text->tooLarge || text->number == 0 || text->number > (max >> text->shift))
             return makeError(where(source_, node->source()) + ": \"" + key + "\" must be between 1 byte and " +
                              std::to_string(max) + " bytes");
-        out = v << shift;
+        out = text->number << text->shift;
         return {};
     }
 

@@ -133,6 +133,7 @@ void Daemon::maintainEngine() {
             status_("ENGINE-UPDATE-FAILED " + ready.error().message + " (the previous signatures stay in use)");
             failedStamp_ = nextStamp_;
             next_.reset();
+            status_(readyLine());
         } else if (*ready) {
             engine_ = std::move(next_);   // between sessions: no scan holds the old one
             engineStamp_ = nextStamp_;

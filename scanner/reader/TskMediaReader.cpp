@@ -289,6 +289,15 @@ Status readVolume(MediaSink& sink, TSK_IMG_INFO* img, std::uint32_t index, const
                          "filesystem is larger than the media holds (truncated image or failing device)");
         if (!s) return s;
     }
+    if (fs->root_inum == TSK_FS_ORPHANDIR_INUM(fs.get())) {
+        // The root directory has the number libtsk keeps for its virtual
+        // $OrphanFiles folder (a volume with one inode, e.g. an ISO 9660 with
+        // no directory records): libtsk 4.11 would walk the root, search it
+        // for orphans, walk the root again and deadlock on its own lock
+        // (sleuthkit/sleuthkit#928). Such a volume cannot hold a readable tree.
+        return sink.finding(ReasonCode::ReadError, where,
+                            "filesystem metadata is corrupt (the root directory is not a valid inode)");
+    }
     Walker walker(sink, fs.get(), index);
     return walker.walk();
 }

@@ -8,7 +8,31 @@
 
 namespace kiosk::proto {
 namespace {
-constexpr std::size_t kHeader = 8;
+constexpr std::size_t kHeader = kFrameHeader;
+}
+
+std::array<std::uint8_t, kFrameHeader> frameHeader(const Frame& frame) {
+    std::array<std::uint8_t, kFrameHeader> header{};
+    const auto len = static_cast<std::uint32_t>(frame.payload.size());
+    const auto type = static_cast<std::uint16_t>(frame.type);
+    for (int i = 0; i < 4; ++i) header[i] = static_cast<std::uint8_t>(len >> (8 * i));
+    header[4] = static_cast<std::uint8_t>(type);
+    header[5] = static_cast<std::uint8_t>(type >> 8);
+    return header;  // bytes 6 and 7 are reserved, zero
+}
+
+Result<Frame> parseFrame(std::span<const std::uint8_t> packet) {
+    if (packet.size() < kHeader) return makeError("frame shorter than its header");
+    const std::uint32_t len = std::uint32_t{packet[0]} | std::uint32_t{packet[1]} << 8 |
+                              std::uint32_t{packet[2]} << 16 | std::uint32_t{packet[3]} << 24;
+    const auto type = static_cast<std::uint16_t>(packet[4] | packet[5] << 8);
+    if (packet[6] != 0 || packet[7] != 0) return makeError("frame header has non-zero reserved bytes");
+    if (len > kMaxPayload) return makeError("frame length " + std::to_string(len) + " exceeds limit");
+    if (len != packet.size() - kHeader) return makeError("frame length does not match its packet");
+    Frame f;
+    f.type = static_cast<MsgType>(type);
+    f.payload.assign(packet.begin() + kHeader, packet.end());
+    return f;
 }
 
 Result<std::pair<UniqueFd, UniqueFd>> Channel::socketPair() {
@@ -21,15 +45,8 @@ Result<std::pair<UniqueFd, UniqueFd>> Channel::socketPair() {
 Result<bool> Channel::sendOne(const Frame& frame, int passFd, bool blocking) {
     if (frame.payload.size() > kMaxPayload) return makeError("refusing to send an oversized frame");
     if (!socket_.valid()) return makeError("channel is closed");
-    std::uint8_t header[kHeader];
-    const auto len = static_cast<std::uint32_t>(frame.payload.size());
-    const auto type = static_cast<std::uint16_t>(frame.type);
-    for (int i = 0; i < 4; ++i) header[i] = static_cast<std::uint8_t>(len >> (8 * i));
-    header[4] = static_cast<std::uint8_t>(type);
-    header[5] = static_cast<std::uint8_t>(type >> 8);
-    header[6] = header[7] = 0;
-
-    iovec iov[2] = {{header, kHeader},
+    auto header = frameHeader(frame);
+    iovec iov[2] = {{header.data(), kHeader},
                     {const_cast<std::uint8_t*>(frame.payload.data()), frame.payload.size()}};
     msghdr msg{};
     msg.msg_iov = iov;
@@ -108,17 +125,11 @@ Result<std::optional<Received>> Channel::receive() {
     if (n == 0 && fds.empty()) return std::optional<Received>{};
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return makeError("oversized frame or control data");
     if (fds.size() > 1) return makeError("frame carries more than one descriptor");
-    if (static_cast<std::size_t>(n) < kHeader) return makeError("frame shorter than its header");
-    const std::uint32_t len = std::uint32_t{buf[0]} | std::uint32_t{buf[1]} << 8 | std::uint32_t{buf[2]} << 16 |
-                              std::uint32_t{buf[3]} << 24;
-    const auto type = static_cast<std::uint16_t>(buf[4] | buf[5] << 8);
-    if (buf[6] != 0 || buf[7] != 0) return makeError("frame header has non-zero reserved bytes");
-    if (len > kMaxPayload) return makeError("frame length " + std::to_string(len) + " exceeds limit");
-    if (len != static_cast<std::size_t>(n) - kHeader) return makeError("frame length does not match its packet");
+    auto frame = parseFrame(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
+    if (!frame) return frame.error();
 
     Received r;
-    r.frame.type = static_cast<MsgType>(type);
-    r.frame.payload.assign(buf.begin() + kHeader, buf.begin() + n);
+    r.frame = std::move(frame).value();
     if (!fds.empty()) r.fd = std::move(fds.front());
     return std::optional<Received>(std::move(r));
 }

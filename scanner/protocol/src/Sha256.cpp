@@ -5,6 +5,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -117,8 +118,15 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compressShaNi(std::uint32_t* s,
 }
 #undef QK_ROUNDS4
 
+// CPUID directly: clang before 16 does not know __builtin_cpu_supports("sha").
 bool cpuHasShaNi() {
-    static const bool have = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+    static const bool have = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+        const bool ssse3 = (c & bit_SSSE3) != 0, sse41 = (c & bit_SSE4_1) != 0;
+        if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+        return ssse3 && sse41 && (b & bit_SHA) != 0;
+    }();
     return have;
 }
 #endif

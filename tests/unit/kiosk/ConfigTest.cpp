@@ -53,3 +53,28 @@ TEST_CASE("Config errors name file, line and column", "[Config]") {
         CHECK_THAT(c.error().message, Catch::Contains("scan") && Catch::Contains("refuse"));
     }
 }
+
+TEST_CASE("Sizes that do not fit are errors, never a crash", "[Config]") {
+    auto err = [](const std::string& value) {
+        auto c = parseConfig("[scan]\nmax_file_size = \"" + value + "\"\n", "s.toml");
+        REQUIRE_FALSE(c.ok());
+        return c.error().message;
+    };
+    SECTION("more than 64 bits of digits (std::stoull threw, found by fuzz_whitelist)") {
+        CHECK_THAT(err("99999999999999999999999 MiB"), Catch::StartsWith("s.toml:2:17") && Catch::Contains("between 1 byte"));
+    }
+    SECTION("a string long enough to exhaust std::regex's recursion") {
+        CHECK_THAT(err(std::string(1'000'000, '7')), Catch::StartsWith("s.toml:2:17"));
+        CHECK_THAT(err("1" + std::string(1'000'000, ' ') + "lots"), Catch::Contains("must be a size like"));
+    }
+    SECTION("every accepted spelling still reads") {
+        for (const char* ok : {"512MiB", " 512 MiB ", "536870912", "536870912B", "524288KiB"}) {
+            auto c = parseConfig(std::string("[scan]\nmax_file_size = \"") + ok + "\"\n", "s.toml");
+            REQUIRE(c.ok());
+            CHECK(c->scan.maxFileSize == 512ull << 20);
+        }
+        CHECK_THAT(err("0"), Catch::Contains("between 1 byte"));
+        CHECK_THAT(err("12 TiB"), Catch::Contains("must be a size like"));
+        CHECK_THAT(err("MiB"), Catch::Contains("must be a size like"));
+    }
+}

@@ -146,3 +146,25 @@ TEST_CASE("Whitelist errors name file, line and column", "[Whitelist]") {
     CHECK_THAT(err("[[device]]\nvendor_id = \"78\"\n"), Catch::Contains("w.toml:"));
     CHECK_THAT(err("[[device]\n"), Catch::StartsWith("w.toml:1:"));
 }
+
+TEST_CASE("Non-ASCII text is kept in strings and refused elsewhere", "[Whitelist]") {
+    const std::string head = "[[device]]\nvendor_id = \"0781\"\nproduct_id = \"5567\"\nserial = \"X\"\n"
+                             "interfaces = [\"08:06:50\"]\npurpose = \"P\"\nexpires = \"2027-03-31\"\n";
+    SECTION("a Japanese owner, also after a line-ending backslash") {
+        // toml++ 3.3.0 reaches undefined behaviour on kana right after a
+        // line-ending backslash (marzer/tomlplusplus#190); Debian's build reads it.
+        auto w = parseWhitelist(head + "owner = \"\"\"\\\n  \u3042\u3044\u3046\u533b\u7642\"\"\"\n", "w.toml");
+        REQUIRE(w.ok());
+        CHECK(w->devices.at(0).owner == "\u3042\u3044\u3046\u533b\u7642");
+    }
+    SECTION("a stray non-ASCII letter in a table name (found by fuzz_whitelist)") {
+        auto w = parseWhitelist("[[de\xca\x89ice]]\nvendoz = 1479-05-CCCCCCCCCT firmwatemp_dirr", "w.toml");
+        REQUIRE_FALSE(w.ok());
+        CHECK_THAT(w.error().message, Catch::StartsWith("w.toml:1:"));
+    }
+    SECTION("kana where a key should be") {
+        auto w = parseWhitelist(head + "\u3042 = \"x\"\n", "w.toml");
+        REQUIRE_FALSE(w.ok());
+        CHECK_THAT(w.error().message, Catch::StartsWith("w.toml:8:"));
+    }
+}

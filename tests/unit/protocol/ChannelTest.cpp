@@ -80,3 +80,23 @@ TEST_CASE("Channel rejects malformed frames from a hostile peer", "[Channel]") {
         CHECK_FALSE(ch.receive().ok());
     }
 }
+
+TEST_CASE("A packet parses back into the frame its header was made for", "[Channel]") {
+    const Frame sent = encode(ReaderDone{3, 4096});
+    const auto header = frameHeader(sent);
+    std::vector<std::uint8_t> packet(header.begin(), header.end());
+    packet.insert(packet.end(), sent.payload.begin(), sent.payload.end());
+    auto got = parseFrame(packet);
+    REQUIRE(got.ok());
+    CHECK(got->type == MsgType::ReaderDone);
+    CHECK(got->payload == sent.payload);
+
+    SECTION("and refuses it one byte short, one byte long, or with reserved bits set") {
+        CHECK_THAT(parseFrame(std::span(packet.data(), packet.size() - 1)).error().message, Catch::Contains("does not match"));
+        packet.push_back(0);
+        CHECK_FALSE(parseFrame(packet).ok());
+        packet.pop_back();
+        packet[7] = 1;
+        CHECK_THAT(parseFrame(packet).error().message, Catch::Contains("reserved"));
+    }
+}

@@ -4,14 +4,27 @@
 // rejects frames that are oversized, truncated, or carry more than one fd.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 
 #include "qkiosk/protocol/Messages.h"
 #include "qkiosk/protocol/Result.h"
 #include "qkiosk/protocol/UniqueFd.h"
 
 namespace kiosk::proto {
+
+inline constexpr std::size_t kFrameHeader = 8;
+
+// The header that goes on the wire in front of `frame`'s payload (whose size
+// the caller has checked against kMaxPayload).
+std::array<std::uint8_t, kFrameHeader> frameHeader(const Frame& frame);
+
+// One received packet (header then payload) as a frame, or why it is not one.
+// Pure over bytes, so that the fuzz harness runs the very code Channel uses.
+Result<Frame> parseFrame(std::span<const std::uint8_t> packet);
 
 struct Received {
     Frame frame;
