@@ -49,7 +49,13 @@ std::string toTicketText(const Report& r, const std::string& kioskId) {
     for (const auto& x : r.reasons) t << "Reason:     " << proto::reasonCodeName(x.code) << " " << x.path << " " << x.detail << "\n";
     t << "Files:      " << r.files.size() << " (" << r.filesScanned << " scanned, " << r.bytesScanned << " bytes)\n";
     t << "Manifest:   " << r.manifestSha256 << "\n";
-    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << ")\n";
+    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << ")";
+    if (const auto age = signatureAgeDays(r.engine)) {
+        char days[32];
+        std::snprintf(days, sizeof days, ", %.1f days old", *age);
+        t << days;
+    }
+    t << "\n";
     return t.str();
 }
 

@@ -122,6 +122,9 @@ Result<bool> applyLandlock(const UniqueFd& dir) {
     return true;
 }
 
+// One argument condition (libseccomp's SCMP_Ax macros are C compound literals).
+scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) { return scmp_arg_cmp{index, op, a, b}; }
+
 // A forbidden system call: say which, then die of SIGSYS (SA_RESETHAND puts
 // the default action back, SA_NODEFER lets the raise() below take effect).
 void onForbiddenCall(int, siginfo_t* info, void*) {
@@ -186,23 +189,23 @@ Status applySeccomp(Profile profile) {
     // Threads only, never a new process: clone must carry CLONE_THREAD.
     if (rc == 0)
         rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+                              arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
     // clone3's flags sit in memory seccomp cannot read: glibc falls back to clone.
     if (rc == 0) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     // Reading its own limits (glibc does, for thread stacks), never raising them.
     if (rc == 0)
-        rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, SCMP_A0(SCMP_CMP_EQ, 0),
-                              SCMP_A2(SCMP_CMP_EQ, 0));
+        rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, arg(0, SCMP_CMP_EQ, 0),
+                              arg(2, SCMP_CMP_EQ, 0));
     if (rc == 0) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(getrlimit), 0);
     // Signals only to itself (abort(), thread cancellation).
     if (rc == 0)
         rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                              SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+                              arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
     // isatty() on stderr and the like: answered "not a terminal".
     if (rc == 0) rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 0);
     // prctl: only reading, e.g. the sanitizers' PR_GET_DUMPABLE.
     if (rc == 0)
-        rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE));
+        rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, arg(0, SCMP_CMP_EQ, PR_GET_DUMPABLE));
     if (rc != 0) return makeError(std::string("seccomp rule: ") + std::strerror(-rc));
     rc = seccomp_load(ctx.get());
     if (rc != 0) return makeError(std::string("seccomp_load: ") + std::strerror(-rc));
