@@ -291,7 +291,7 @@ void Daemon::handleDevice(const std::string& name) {
     auto d = source_.device(name);
     // Right after the add event a device may still be enumerating: give its
     // descriptors a moment to appear before calling it unreadable (badusb).
-    for (int i = 0; i < 10 && d && d->configurations.empty(); ++i) {
+    for (int i = 0; i < 10 && d && (d->configurations.empty() || !d->descriptorProblem.empty()); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         d = source_.device(name);
     }

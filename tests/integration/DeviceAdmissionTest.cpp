@@ -166,6 +166,20 @@ TEST_CASE("qkiosk devices decides each test bed as the policy says", "[devices]"
         CHECK(d.at("reasons") == json::array({"badusb"}));
         CHECK(d.at("approval").is_null());
     }
+    SECTION("the approved stick with bytes smuggled after its descriptors is BadUSB, though libusb reads it fine") {
+        // libusb reads the one configuration by its wTotalLength and ignores the
+        // rest; our own parser of the same sysfs blob refuses what is left over.
+        std::string text = slurp(kBeds / "approved-stick.umockdev");
+        const std::string descriptors = "H: descriptors=1201000200000040810767550001010203010902200001010080320904000002080650000705810200020007050202000200";
+        const auto at = text.find(descriptors);
+        REQUIRE(at != std::string::npos);
+        text.insert(at + descriptors.size(), "0904010001030101");   // an interface descriptor nobody declared: a keyboard
+        bed.addString(text);
+        const auto d = onlyDevice(devicesJson(site), "1-1");
+        CHECK(d.at("decision") == "refuse");
+        CHECK(d.at("reasons") == json::array({"badusb"}));
+        CHECK_THAT(d.at("details").dump(), Catch::Contains("malformed USB descriptors"));
+    }
     SECTION("a keyboard alone is refused") {
         bed.load("keyboard-only");
         CHECK(onlyDevice(devicesJson(site), "1-4").at("reasons") == json::array({"badusb"}));

@@ -1,7 +1,12 @@
 #include "kiosk/devices/UdevDeviceSource.h"
+#include "kiosk/devices/UsbDescriptors.h"
 
 #include <libudev.h>
 #include <libusb.h>
+
+#include <array>
+#include <fstream>
+#include <iterator>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +103,28 @@ struct UdevDeviceSource::Impl {
         return out;
     }
 
+    // The same descriptors read a second way: sysfs's raw copy through our own
+    // strict parser. A malformed blob, or any interface one reader sees and the
+    // other does not, means the device's descriptors cannot be trusted.
+    static std::string crossCheck(const std::string& syspath, const std::vector<UsbConfiguration>& fromLibusb) {
+        std::ifstream in(syspath + "/descriptors", std::ios::binary);
+        std::vector<std::uint8_t> blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in.eof() && !in.good()) return "the device's descriptors cannot be read from sysfs";
+        if (blob.empty()) return "the device's descriptors cannot be read";
+        auto parsed = parseUsbDescriptors(blob);
+        if (!parsed) return "malformed USB descriptors: " + parsed.error().message;
+        using Key = std::array<int, 6>;
+        std::vector<Key> ours, theirs;
+        for (const auto& c : parsed->configurations)
+            for (const auto& i : c.interfaces) ours.push_back({c.value, i.number, i.altSetting, i.cls, i.subclass, i.protocol});
+        for (const auto& c : fromLibusb)
+            for (const auto& i : c.interfaces) theirs.push_back({c.value, i.number, i.altSetting, i.cls, i.subclass, i.protocol});
+        std::sort(ours.begin(), ours.end());
+        std::sort(theirs.begin(), theirs.end());
+        if (ours != theirs) return "the device's descriptors read two ways do not agree (libusb and sysfs)";
+        return "";
+    }
+
     std::vector<std::string> blockDevicesOf(const std::string& syspath) {
         std::vector<std::string> out;
         UdevPtr<udev_enumerate> e(udev_enumerate_new(udev_.get()));
@@ -132,6 +159,7 @@ struct UdevDeviceSource::Impl {
         u.deviceClass = static_cast<std::uint8_t>(hexAttr(d, "bDeviceClass"));
         u.authorized = attr(d, "authorized") == "1";
         u.configurations = configurations(decAttr(d, "busnum"), decAttr(d, "devnum"));
+        u.descriptorProblem = crossCheck(u.syspath, u.configurations);
         u.blockDevices = blockDevicesOf(u.syspath);
         return u;
     }

@@ -86,6 +86,12 @@ Decision decide(const devices::UsbDevice& device, const Result<Whitelist>& white
         d.role = Role::Fixed;
         return d;
     }
+    // Malformed or inconsistent descriptors: whatever the device claims to be
+    // (a hub too), nothing it says can be trusted.
+    if (!device.descriptorProblem.empty()) {
+        d.reasons.push_back({ReasonCode::BadUsb, device.descriptorProblem});
+        return d;
+    }
     if (device.isHub()) {
         d.admit = true;
         d.role = Role::Hub;

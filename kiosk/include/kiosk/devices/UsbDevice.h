@@ -33,6 +33,10 @@ struct UsbDevice {
     std::uint8_t deviceClass = 0;
     bool authorized = false;
     std::vector<UsbConfiguration> configurations;
+    // Why the raw descriptors cannot be trusted: our own strict parser
+    // (UsbDescriptors.h) rejects them, or they disagree with what libusb
+    // read. "" when both agree.
+    std::string descriptorProblem;
     std::vector<std::string> blockDevices;   // "/dev/sdb" once the storage driver is bound
 
     std::string vendorHex() const;     // "0781"
