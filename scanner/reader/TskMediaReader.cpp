@@ -139,12 +139,13 @@ public:
     Walker(MediaSink& sink, TSK_FS_INFO* fs, std::uint32_t index) : sink_(sink), fs_(fs), index_(index) {}
 
     Status walk() {
+        if (auto s = checkRoot(); !s || corrupt_) return s;
         const auto rc = tsk_fs_dir_walk(fs_, fs_->root_inum,
                                         static_cast<TSK_FS_DIR_WALK_FLAG_ENUM>(TSK_FS_DIR_WALK_FLAG_ALLOC |
                                                                                TSK_FS_DIR_WALK_FLAG_RECURSE |
                                                                                TSK_FS_DIR_WALK_FLAG_NOORPHAN),
                                         &Walker::callback, this);
-        if (!sinkStatus_) return sinkStatus_;
+        if (!sinkStatus_ || corrupt_) return sinkStatus_;  // a corrupt directory was reported already
         if (rc != 0) {
             auto s = sink_.finding(ReasonCode::ReadError, prefix(), "directory tree could not be read completely: " +
                                                                        tskError("directory walk failed"));
@@ -157,7 +158,40 @@ private:
     static TSK_WALK_RET_ENUM callback(TSK_FS_FILE* file, const char* path, void* self) {
         auto* w = static_cast<Walker*>(self);
         w->sinkStatus_ = w->visit(file, path ? path : "");
-        return w->sinkStatus_ ? TSK_WALK_CONT : TSK_WALK_STOP;
+        return w->sinkStatus_ && !w->corrupt_ ? TSK_WALK_CONT : TSK_WALK_STOP;
+    }
+
+    // Directories are never sparse, so one that claims more bytes than the
+    // whole volume holds is corrupt. libtsk would also map every block it
+    // claims before reading the first: most of a minute for a few gigabytes (found by
+    // fuzz_media_reader). Such a volume is reported and its walk stops; the
+    // finding fails the media.
+    bool impossibleDirectory(const TSK_FS_META* meta) const {
+        if (!meta || !TSK_FS_IS_DIR_META(meta->type)) return false;
+        return tooLargeForVolume(meta);
+    }
+
+    bool tooLargeForVolume(const TSK_FS_META* meta) const {
+        const auto volume = static_cast<std::uint64_t>(fs_->block_count) * fs_->block_size;
+        return meta->size < 0 || static_cast<std::uint64_t>(meta->size) > volume;
+    }
+
+    Status reportImpossibleDirectory(const std::string& path, const TSK_FS_META* meta) {
+        corrupt_ = true;
+        return sink_.finding(ReasonCode::ReadError, path,
+                             "directory claims " + std::to_string(meta->size) +
+                                 " bytes, more than the volume holds: the filesystem is corrupt");
+    }
+
+    Status checkRoot() {
+        FilePtr root(tsk_fs_file_open_meta(fs_, nullptr, fs_->root_inum));
+        if (!root) {
+            tsk_error_reset();  // the walk reports it
+            return {};
+        }
+        // libtsk reads the root as a directory whatever type its inode claims.
+        if (root->meta && tooLargeForVolume(root->meta)) return reportImpossibleDirectory(prefix(), root->meta);
+        return {};
     }
 
     std::string prefix() const { return "/p" + std::to_string(index_) + "/"; }
@@ -180,8 +214,10 @@ private:
         if (!file->name || !file->meta) return {};
         const std::string_view name = file->name->name ? file->name->name : "";
         if (name == "." || name == "..") return {};
-        if (isFilesystemMetadata(file, parent)) return {};
         const std::string path = prefix() + printableName(parent) + printableName(name);
+        // Checked before libtsk recurses into it, which it does after this callback.
+        if (impossibleDirectory(file->meta)) return reportImpossibleDirectory(path + "/", file->meta);
+        if (isFilesystemMetadata(file, parent)) return {};
 
         // TSK lists a FAT volume label as an empty regular file.
         if (TSK_FS_TYPE_ISFAT(fs_->ftype) && file->meta->size == 0 && name.ends_with("(Volume Label Entry)")) return {};
@@ -234,6 +270,7 @@ private:
     TSK_FS_INFO* fs_;
     std::uint32_t index_;
     Status sinkStatus_{};
+    bool corrupt_ = false;   // an impossible directory was found: the walk stops
 };
 
 std::vector<std::uint8_t> readHead(TSK_IMG_INFO* img, std::uint64_t offset, std::uint64_t length) {

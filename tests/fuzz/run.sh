@@ -68,7 +68,10 @@ report_failure() { # report_failure HARNESS LOG
   echo "$1: FAILED: ${kind:-exit status non-zero}"
   [[ -n $input ]] && echo "$1:   input saved as $input"
   echo "$1:   log: $2 (first stack frames below)"
-  grep -m12 -E '^ +#[0-9]+ |SUMMARY' "$2" | sed "s/^/$1:   /" || true
+  # The first frames outside libFuzzer and the sanitizers' own machinery.
+  grep -E '^ +#[0-9]+ |SUMMARY' "$2" |
+    grep -vE ' in (fuzzer::|__sanitizer|__asan|__lsan|__ubsan|__interceptor|operator new|operator delete)' |
+    head -n10 | cut -c1-220 | sed "s/^/$1:   /" || true
 }
 
 # ------------------------------------------------------------------ 1. regressions

@@ -67,3 +67,16 @@ TEST_CASE("A volume whose root directory is libtsk's orphan folder is refused, n
     REQUIRE_FALSE(got.findings.empty());
     CHECK_THAT(got.findings.back(), Catch::StartsWith("/p0/: ") && Catch::Contains("root directory is not a valid inode"));
 }
+
+TEST_CASE("A root directory larger than its volume is reported, not mapped block by block", "[TskMediaReader]") {
+    // ext2 root inodes claiming 2.4 and 4 GB on a 128 KiB volume: libtsk took
+    // 40 s to a minute to map their blocks; found by fuzz_media_reader.
+    for (const char* name : {"ext2-root-regular-file-claims-2gb-slow", "ext2-root-mode0-claims-4gb-slow"}) {
+        INFO(name);
+        const auto got = readRegression(name);
+        CHECK(got.files.empty());
+        REQUIRE_FALSE(got.findings.empty());
+        CHECK_THAT(got.findings.back(), Catch::StartsWith("/p0/: directory claims ") &&
+                                            Catch::Contains("more than the volume holds"));
+    }
+}
