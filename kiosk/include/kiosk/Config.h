@@ -32,7 +32,8 @@ struct ScanSettings {
 // only size it.
 struct SandboxSettings {
     std::string user = "nobody";        // unprivileged user the workers become
-    std::uint64_t memoryLimit = 0;      // address space per worker beyond the loaded engine; 0 = 1 GiB + (threads + 1) x max_file_size
+    std::uint64_t memoryLimit = 0;      // address space per worker beyond the loaded engine; 0 = automatic (scanner
+                                        // 1 GiB + (threads + 1) x max_file_size, reader 512 MiB + max_file_size)
     std::uint64_t cpuLimitSeconds = 0;  // CPU time per worker per session; 0 = 600 s + 1 s per 8 MiB of media
 };
 
