@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libudev-dev libusb-1.0-0-dev
-            nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev)
+            nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev libsqlite3-dev)
 # Tools that make real filesystem images at test time, and clamscan to compare with.
 fixture_pkgs=(dosfstools mtools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
               zip python3 coreutils)

@@ -11,6 +11,7 @@ int scanCommand(const std::vector<std::string>& args);
 int devicesCommand(const std::vector<std::string>& args);
 int runCommand(const std::vector<std::string>& args);
 int signaturesCommand(const std::vector<std::string>& args);
+int logCommand(const std::vector<std::string>& args);
 
 // Prints "qkiosk: <message>" on stderr and returns 2.
 int usageError(const std::string& message);

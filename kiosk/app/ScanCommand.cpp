@@ -14,6 +14,7 @@
 #include "kiosk/Report.h"
 #include "kiosk/ScanSession.h"
 #include "kiosk/ScannerService.h"
+#include "kiosk/log/QuarantineLog.h"
 
 namespace kiosk::app {
 
@@ -23,7 +24,7 @@ int usageError(const std::string& message) {
 }
 
 int scanCommand(const std::vector<std::string>& args) {
-    std::optional<std::string> image, device, db, json, configPath, policyPath;
+    std::optional<std::string> image, device, db, json, configPath, policyPath, logPath;
     bool quiet = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -46,8 +47,10 @@ int scanCommand(const std::vector<std::string>& args) {
             quiet = true;
         } else if (a == "--policy") {
             if (!value(policyPath)) return usageError("scan: --policy needs a file");
-        } else if (a == "--ticket" || a == "--log") {
-            return usageError("scan: " + a + " is not available in this version (device policy, tickets and the log come with later releases)");
+        } else if (a == "--log") {
+            if (!value(logPath)) return usageError("scan: --log needs a database file");
+        } else if (a == "--ticket") {
+            return usageError("scan: --ticket is not available in this version (signed tickets come with a later release)");
         } else {
             return usageError("scan: unknown option \"" + a + "\"");
         }
@@ -94,6 +97,16 @@ int scanCommand(const std::vector<std::string>& args) {
     auto report = session.run(*media);
     if (!report) return usageError(report.error().message);
     for (const auto& r : policyReasons) addReason(*report, r.code, "/", r.detail);
+
+    // The quarantine log first: a verdict that is not recorded is not given.
+    if (logPath) {
+        auto qlog = log::QuarantineLog::open(*logPath);
+        if (!qlog) return usageError(qlog.error().message);
+        if (auto r = (*qlog)->append("session", report->ticketId, toJson(*report)); !r) return usageError(r.error().message);
+        auto key = log::KioskKey::loadOrCreate(config.kioskKey);
+        if (!key) return usageError(key.error().message);
+        if (auto st = (*qlog)->signHead(*key); !st) return usageError(st.error().message);
+    }
 
     if (json) {
         const std::string text = toJson(*report);

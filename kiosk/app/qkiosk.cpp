@@ -14,7 +14,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--policy FILE]\n"
-    "       [--config FILE] [--json FILE|-] [--quiet]\n"
+    "       [--config FILE] [--json FILE|-] [--log DB] [--quiet]\n"
     "      read the media in userspace and scan every file with libclamav;\n"
     "      exit 0 PASS, 1 FAIL, 2 error\n"
     "  devices [--policy FILE] [--config FILE] [--json]\n"
@@ -29,6 +29,9 @@ constexpr const char* kUsage =
     "  signatures keygen --secret FILE --public FILE\n"
     "  signatures bundle --key SECRET --out DIR FILE...\n"
     "      make the site's update key pair, and sign a bundle of database files\n"
+    "  log list|show SEQ|TICKET|export --format csv|jsonl|verify|pubkey [--log DB] [--config FILE]\n"
+    "      the quarantine log: filters --from/--to YYYY-MM-DD, --verdict, --device VID:PID[:SERIAL],\n"
+    "      --owner, --kind; verify checks the hash chain and the kiosk's signatures (exit 1 if tampered)\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
     if (cmd == "devices") return kiosk::app::devicesCommand(args);
     if (cmd == "run") return kiosk::app::runCommand(args);
     if (cmd == "signatures") return kiosk::app::signaturesCommand(args);
+    if (cmd == "log") return kiosk::app::logCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -137,6 +137,7 @@ void Daemon::maintainEngine() {
         if (!ready) {
             // The old engine stays in use; the same files are not retried.
             status_("ENGINE-UPDATE-FAILED " + ready.error().message + " (the previous signatures stay in use)");
+            record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
             failedStamp_ = nextStamp_;
             next_.reset();
             status_(readyLine());
@@ -145,15 +146,36 @@ void Daemon::maintainEngine() {
             engineStamp_ = nextStamp_;
             const auto& e = engine_->engine();
             status_("ENGINE-UPDATED signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion);
+            record("engine-updated", "",
+                   nlohmann::json{{"signatures", e.signatures}, {"db_version", e.dbVersion}, {"db_time", e.dbTime}}.dump(), true);
             status_(readyLine());
         }
     }
+}
+
+void Daemon::record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign) {
+    if (!log_) return;
+    if (auto r = log_->append(kind, ticketId, dataJson); !r) status_("ERROR " + r.error().message);
+    if (sign && key_)
+        if (auto st = log_->signHead(*key_); !st) status_("ERROR " + st.error().message);
 }
 
 Status Daemon::start() {
     std::error_code ec;
     fs::create_directories(config_.spoolDir, ec);
     if (ec) return makeError(config_.spoolDir + ": " + ec.message());
+    // The quarantine log and the key that signs it: without them the kiosk does not start.
+    for (const auto& file : {config_.log, config_.kioskKey}) {
+        if (const auto dir = fs::path(file).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
+        if (ec) return makeError(fs::path(file).parent_path().string() + ": " + ec.message());
+    }
+    auto key = log::KioskKey::loadOrCreate(config_.kioskKey);
+    if (!key) return key.error();
+    key_ = std::move(*key);
+    auto qlog = log::QuarantineLog::open(config_.log);
+    if (!qlog) return qlog.error();
+    log_ = std::move(*qlog);
+    record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
     maintainEngine();
     if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
     reloadWhitelistIfChanged();
@@ -279,6 +301,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
 }
 
 void Daemon::finish(const Report& r, const std::string& port) {
+    record("session", r.ticketId, toJson(r), true);
     const std::string base = config_.spoolDir + "/" + r.ticketId;
     // The ticket first, then the report: a report in the spool always has its ticket.
     if (auto s = writeFileAtomically(base + ".ticket", toTicketText(r, config_.kioskId)); !s) status_("ERROR " + s.error().message);
@@ -346,6 +369,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
             }
         }
     }
+    record("daemon-stop", "", "{}", true);
     return {};
 }
 

@@ -108,7 +108,8 @@ Site writeSite(Workspace& ws, const std::string& expires = "2099-12-31", const s
                                "interfaces = [\"08:06:50\"]\nowner = \"Example Medical Systems K.K.\"\n"
                                "purpose = \"CT firmware maintenance\"\nexpires = \"" + expires + "\"\n");
     ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + s.whitelist.string() +
-                                "\"\nspool_dir = \"" + s.spool.string() + "\"\n" + extra);
+                                "\"\nspool_dir = \"" + s.spool.string() + "\"\nlog = \"" + (ws.path() / "log.db").string() +
+                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n" + extra);
     return s;
 }
 
@@ -268,6 +269,21 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     REQUIRE(reports.size() == 1);
     CHECK(reports[0].at("device").at("approval").at("owner") == "Example Medical Systems K.K.");
     CHECK(reasons(reports[0], "infected", "/p1/tools/eicar.com").size() == 1);
+
+    // The quarantine log has the daemon's start, the session and its stop, chained and signed.
+    const std::string ticket = reports[0].at("ticket_id");
+    const auto list = run({QKIOSK_BIN, "log", "list", "--config", site.config.string(), "--owner", "Example Medical"});
+    INFO(list.out << list.err);
+    CHECK(list.exitCode == 0);
+    CHECK_THAT(list.out, Catch::Contains(ticket) && Catch::Contains("fail") && Catch::Contains("0781:5567:4C530001231118116223"));
+    const auto verify = run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()});
+    CHECK(verify.exitCode == 0);
+    CHECK_THAT(verify.out, Catch::Contains("OK: 3 records") && Catch::Contains("up to record 3"));
+    const auto csv = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--config", site.config.string()});
+    CHECK(csv.out.rfind("\xEF\xBB\xBFseq,time,kind,ticket_id", 0) == 0);
+    CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
+    const auto show = run({QKIOSK_BIN, "log", "show", ticket, "--config", site.config.string()});
+    CHECK(json::parse(show.out).at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
 }
 
 TEST_CASE("The daemon refuses a stick that is also a keyboard and never authorizes it", "[devices][daemon]") {
@@ -372,7 +388,8 @@ TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old
     const auto site = writeSite(ws, "2099-12-31", "");
     // The site's config, but with a database folder of its own that this test changes.
     ws.write("qkiosk.toml", "db_dir = \"" + db.string() + "\"\npolicy = \"" + site.whitelist.string() +
-                                "\"\nspool_dir = \"" + site.spool.string() + "\"\n");
+                                "\"\nspool_dir = \"" + site.spool.string() + "\"\nlog = \"" + (ws.path() / "log.db").string() +
+                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n");
     Testbed bed;
     bed.addString(rootOnly("approved-stick"));
     bed.addDriversProbe();

@@ -43,6 +43,7 @@ struct Config {
     std::string policy = "/etc/qkiosk/whitelist.toml";
     std::string unknownMedia = "scan";
     std::string log = "/var/lib/qkiosk/log.db";
+    std::string kioskKey = "/var/lib/qkiosk/kiosk.key";   // Ed25519: signs the log's chain head
     std::string spoolDir = "/var/spool/qkiosk";
     std::uint32_t maxSignatureAgeDays = 7;
     std::vector<FixedDevice> fixedDevices;

@@ -32,6 +32,7 @@
 #include "kiosk/Config.h"
 #include "kiosk/Report.h"
 #include "kiosk/ScannerService.h"
+#include "kiosk/log/QuarantineLog.h"
 #include "kiosk/devices/DeviceSource.h"
 #include "kiosk/devices/UsbAuthorizer.h"
 #include "kiosk/policy/Policy.h"
@@ -72,6 +73,11 @@ private:
     // The next event: first those that arrived while a session waited for its disk.
     std::optional<devices::DeviceEvent> nextEvent();
 
+    // Appends to the quarantine log; `sign` signs the chain head after it.
+    void record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
+
+    std::unique_ptr<log::QuarantineLog> log_;
+    std::optional<log::KioskKey> key_;
     std::unique_ptr<ScannerService> engine_;   // in use
     std::unique_ptr<ScannerService> next_;     // loading on the side
     std::string engineStamp_, nextStamp_, failedStamp_;

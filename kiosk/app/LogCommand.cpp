@@ -1,0 +1,217 @@
+// qkiosk log: the officer's access to the quarantine log.
+//
+//   qkiosk log list   [filters] [--log DB] [--config FILE]
+//   qkiosk log show   SEQ|TICKET [--log DB] [--config FILE]
+//   qkiosk log export --format csv|jsonl [--out FILE] [filters] [--log DB] [--config FILE]
+//   qkiosk log verify [--pubkey FILE] [--log DB] [--config FILE]
+//   qkiosk log pubkey [--config FILE]
+// filters: --from YYYY-MM-DD --to YYYY-MM-DD --verdict pass|fail --device VID:PID[:SERIAL] --owner TEXT --kind KIND
+//
+// Exit status: 0 success (verify: the chain is intact), 1 verify found a bad
+// record, 2 error.
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "Commands.h"
+#include "Common.h"
+#include "kiosk/AtomicFile.h"
+#include "kiosk/log/QuarantineLog.h"
+
+namespace kiosk::app {
+namespace {
+
+using nlohmann::json;
+
+struct Filter {
+    std::optional<std::string> from, to, verdict, device, owner, kind;
+};
+
+struct Options {
+    std::string sub;
+    std::optional<std::string> log, configPath, format, out, pubkey, target;
+    Filter filter;
+};
+
+Result<Options> parseOptions(const std::vector<std::string>& args) {
+    Options o;
+    o.sub = args.front();
+    std::map<std::string, std::optional<std::string>*> flags = {
+        {"--log", &o.log},        {"--config", &o.configPath},  {"--format", &o.format}, {"--out", &o.out},
+        {"--pubkey", &o.pubkey},  {"--from", &o.filter.from},   {"--to", &o.filter.to},  {"--verdict", &o.filter.verdict},
+        {"--device", &o.filter.device}, {"--owner", &o.filter.owner}, {"--kind", &o.filter.kind}};
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto it = flags.find(args[i]);
+        if (it == flags.end()) {
+            if (o.sub == "show" && !o.target && !args[i].starts_with("--")) {
+                o.target = args[i];
+                continue;
+            }
+            return makeError("log " + o.sub + ": unknown option \"" + args[i] + "\"");
+        }
+        if (i + 1 >= args.size() || args[i + 1].empty()) return makeError("log " + o.sub + ": " + args[i] + " needs a value");
+        *it->second = args[++i];
+    }
+    return o;
+}
+
+// The report a session record carries (its data), or an empty object.
+json dataOf(const log::Record& r) {
+    auto j = json::parse(r.data, nullptr, false);
+    return j.is_object() ? j : json::object();
+}
+
+std::string str(const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string ownerOf(const json& d) {
+    if (!d.contains("device") || !d["device"].is_object()) return "";
+    const auto& dev = d["device"];
+    return dev.contains("approval") && dev["approval"].is_object() ? str(dev["approval"], "owner") : "";
+}
+
+bool matches(const log::Record& r, const Filter& f) {
+    const std::string day = r.time.substr(0, 10);
+    if (f.from && day < *f.from) return false;
+    if (f.to && day > *f.to) return false;
+    if (f.kind && r.kind != *f.kind) return false;
+    const json d = dataOf(r);
+    if (f.verdict && str(d, "verdict") != *f.verdict) return false;
+    if (f.device) {
+        const json dev = d.contains("device") && d["device"].is_object() ? d["device"] : json::object();
+        std::string id = str(dev, "vendor_id") + ":" + str(dev, "product_id");
+        const std::string full = id + ":" + str(dev, "serial");
+        if (*f.device != id && *f.device != full) return false;
+    }
+    if (f.owner && ownerOf(d).find(*f.owner) == std::string::npos) return false;
+    return true;
+}
+
+std::string csvField(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string reasonsText(const json& d) {
+    std::string out;
+    if (d.contains("reasons") && d["reasons"].is_array())
+        for (const auto& r : d["reasons"]) {
+            if (!out.empty()) out += "; ";
+            out += str(r, "code") + " " + str(r, "path") + (str(r, "detail").empty() ? "" : ": " + str(r, "detail"));
+        }
+    return out;
+}
+
+std::string deviceText(const json& d) {
+    if (!d.contains("device") || !d["device"].is_object()) return "";
+    const auto& dev = d["device"];
+    return str(dev, "vendor_id") + ":" + str(dev, "product_id") + (str(dev, "serial").empty() ? "" : ":" + str(dev, "serial"));
+}
+
+Result<std::string> publicKeyOf(const Options& o, const Config& config) {
+    if (o.pubkey) {
+        auto text = readTextFile(*o.pubkey);
+        if (!text) return text.error();
+        std::istringstream in(*text);
+        std::string tag, hex;
+        in >> tag >> hex;
+        if (tag != "qkiosk-kiosk-public" || hex.size() != 64) return makeError(*o.pubkey + ": not a qkiosk kiosk public key");
+        return hex;
+    }
+    auto key = log::KioskKey::load(config.kioskKey);
+    if (!key) return key.error().context("the kiosk's key (use --pubkey FILE on another machine)");
+    return key->publicHex();
+}
+
+}  // namespace
+
+int logCommand(const std::vector<std::string>& args) {
+    if (args.empty()) return usageError("log: give list, show, export, verify or pubkey (see qkiosk help)");
+    auto o = parseOptions(args);
+    if (!o) return usageError(o.error().message);
+    auto config = loadConfigOrDefault(o->configPath);
+    if (!config) return usageError(config.error().message);
+    if (o->sub == "pubkey") {
+        auto key = log::KioskKey::load(config->kioskKey);
+        if (!key) return usageError(key.error().message);
+        std::printf("qkiosk-kiosk-public %s\n", key->publicHex().c_str());
+        return 0;
+    }
+    auto qlog = log::QuarantineLog::open(o->log.value_or(config->log));
+    if (!qlog) return usageError(qlog.error().message);
+    if (o->sub == "verify") {
+        auto pub = publicKeyOf(*o, *config);
+        if (!pub) return usageError(pub.error().message);
+        auto v = (*qlog)->verify(*pub);
+        if (!v) return usageError(v.error().message);
+        if (!v->ok()) {
+            std::printf("TAMPERED: %s\n", v->problem.c_str());
+            return 1;
+        }
+        std::printf("OK: %lld records, chained; signed by the kiosk up to record %lld\n",
+                    static_cast<long long>(v->records), static_cast<long long>(v->signedUpTo));
+        return 0;
+    }
+    auto all = (*qlog)->records();
+    if (!all) return usageError(all.error().message);
+    if (o->sub == "show") {
+        if (!o->target) return usageError("log show: give a record number or a ticket id");
+        bool found = false;
+        for (const auto& r : *all) {
+            if (std::to_string(r.seq) != *o->target && r.ticketId != *o->target) continue;
+            found = true;
+            json j = {{"seq", r.seq}, {"time", r.time}, {"kind", r.kind}, {"ticket_id", r.ticketId},
+                      {"data", dataOf(r)}, {"prev_hash", r.prevHash}, {"hash", r.hash}};
+            std::printf("%s\n", j.dump(2).c_str());
+        }
+        if (!found) return usageError("log show: no record " + *o->target);
+        return 0;
+    }
+    if (o->sub == "list") {
+        for (const auto& r : *all) {
+            if (!matches(r, o->filter)) continue;
+            const json d = dataOf(r);
+            std::printf("%6lld  %s  %-16s %-26s %-5s %-28s %s\n", static_cast<long long>(r.seq), r.time.c_str(),
+                        r.kind.c_str(), r.ticketId.c_str(), str(d, "verdict").c_str(), deviceText(d).c_str(),
+                        ownerOf(d).c_str());
+        }
+        return 0;
+    }
+    if (o->sub == "export") {
+        if (!o->format || (*o->format != "csv" && *o->format != "jsonl")) return usageError("log export: --format csv or jsonl");
+        std::string out;
+        if (*o->format == "csv") {
+            // UTF-8 with a byte order mark and CRLF: Excel opens it with Japanese text intact.
+            out = "\xEF\xBB\xBF";
+            out += "seq,time,kind,ticket_id,verdict,device,owner,reasons,manifest_sha256,record_hash\r\n";
+            for (const auto& r : *all) {
+                if (!matches(r, o->filter)) continue;
+                const json d = dataOf(r);
+                out += std::to_string(r.seq) + "," + csvField(r.time) + "," + csvField(r.kind) + "," + csvField(r.ticketId) +
+                       "," + csvField(str(d, "verdict")) + "," + csvField(deviceText(d)) + "," + csvField(ownerOf(d)) + "," +
+                       csvField(reasonsText(d)) + "," + csvField(str(d, "manifest_sha256")) + "," + csvField(r.hash) + "\r\n";
+            }
+        } else {
+            for (const auto& r : *all) {
+                if (!matches(r, o->filter)) continue;
+                json j = {{"seq", r.seq}, {"time", r.time}, {"kind", r.kind}, {"ticket_id", r.ticketId},
+                          {"data", dataOf(r)}, {"prev_hash", r.prevHash}, {"hash", r.hash}};
+                out += j.dump() + "\n";
+            }
+        }
+        if (!o->out || *o->out == "-") {
+            std::fwrite(out.data(), 1, out.size(), stdout);
+        } else if (auto st = writeFileAtomically(*o->out, out); !st) {
+            return usageError(st.error().message);
+        }
+        return 0;
+    }
+    return usageError("log: unknown subcommand \"" + o->sub + "\"");
+}
+
+}  // namespace kiosk::app

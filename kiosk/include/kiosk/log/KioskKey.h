@@ -1,0 +1,30 @@
+// The kiosk's own Ed25519 key pair (libsodium): it signs the quarantine log's
+// chain head (and, later, tickets). The secret key lives in one root-only
+// file on the kiosk; the public key is what officers and the closed-network
+// side verify with.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "qkiosk/protocol/Result.h"
+
+namespace kiosk::log {
+
+class KioskKey {
+public:
+    // Loads the key at `path`, or creates it (mode 0600) when there is none.
+    static Result<KioskKey> loadOrCreate(const std::string& path);
+    static Result<KioskKey> load(const std::string& path);
+
+    std::string sign(const std::string& message) const;   // hex signature
+    std::string publicHex() const;
+
+    static bool verify(const std::string& publicKeyHex, const std::string& message, const std::string& signatureHex);
+
+private:
+    std::array<unsigned char, 64> secret_{};
+    std::array<unsigned char, 32> public_{};
+};
+
+}  // namespace kiosk::log

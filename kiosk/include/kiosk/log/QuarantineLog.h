@@ -1,0 +1,67 @@
+// The quarantine log: one SQLite database (WAL, synchronous=FULL), one row per
+// event, append-only and tamper-evident. Each record carries the SHA-256 of
+// the one before it; the chain head is signed with the kiosk's Ed25519 key
+// (KioskKey) whenever a session ends. verify() walks the whole chain and
+// names the first record that was edited, deleted, inserted or reordered.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiosk/log/KioskKey.h"
+#include "qkiosk/protocol/Result.h"
+
+namespace kiosk::log {
+
+struct Record {
+    std::int64_t seq = 0;       // 1, 2, 3, … without gaps
+    std::string time;           // RFC 3339, UTC
+    std::string kind;           // "daemon-start", "session-end", "refusal", "signature-update", …
+    std::string ticketId;       // "" for events outside a session
+    std::string data;           // a JSON object: the event's details
+    std::string prevHash;       // hex SHA-256 of the previous record ("0"×64 for the first)
+    std::string hash;           // hex SHA-256 of this record (recordHash)
+};
+
+// SHA-256 over the record's fields, each length-prefixed, so that no two
+// different records can share a hash input.
+std::string recordHash(const Record& r);
+
+struct Verification {
+    std::int64_t records = 0;        // records checked
+    std::int64_t signedUpTo = 0;     // the last record covered by a valid head signature
+    std::optional<std::int64_t> firstBad;   // the first record that does not verify
+    std::string problem;             // what is wrong there, in words
+    bool ok() const { return !firstBad; }
+};
+
+class QuarantineLog {
+public:
+    // Opens (creating if needed) the log at `path`, mode 0600.
+    static Result<std::unique_ptr<QuarantineLog>> open(const std::string& path);
+    ~QuarantineLog();
+    QuarantineLog(const QuarantineLog&) = delete;
+    QuarantineLog& operator=(const QuarantineLog&) = delete;
+
+    // Appends one record, chained to the last, durably (one transaction).
+    Result<Record> append(const std::string& kind, const std::string& ticketId, const std::string& dataJson);
+    // Signs the current chain head with the kiosk's key.
+    Status signHead(const KioskKey& key);
+
+    Result<std::vector<Record>> records(std::int64_t fromSeq = 1, std::int64_t limit = -1);
+    // Every record and every head signature; `publicKeyHex` is the kiosk's
+    // public key the signatures must verify with.
+    Result<Verification> verify(const std::string& publicKeyHex);
+
+private:
+    explicit QuarantineLog(sqlite3* db) : db_(db) {}
+    Status exec(const char* sql);
+    sqlite3* db_;
+};
+
+}  // namespace kiosk::log
