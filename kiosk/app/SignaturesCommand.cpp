@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -27,6 +28,7 @@
 #include "kiosk/ScanSession.h"
 #include "kiosk/ScannerService.h"
 #include "kiosk/WorkerProcess.h"
+#include "kiosk/log/QuarantineLog.h"
 #include "kiosk/signatures/SignatureUpdate.h"
 #include "qkiosk/sandbox/Sandbox.h"
 
@@ -129,10 +131,30 @@ Status fromMedia(const std::string& path, bool isDevice, const Config& config, c
     return {};
 }
 
+// Every import, refused or installed, goes into the quarantine log, signed.
+Status logEvent(const Config& config, const std::string& kind, const nlohmann::json& data) {
+    std::error_code ec;
+    for (const auto& file : {config.log, config.kioskKey})
+        if (const auto dir = fs::path(file).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
+    auto qlog = log::QuarantineLog::open(config.log);
+    if (!qlog) return qlog.error();
+    auto key = log::KioskKey::loadOrCreate(config.kioskKey);
+    if (!key) return key.error();
+    if (auto r = (*qlog)->append(kind, "", data.dump()); !r) return r.error();
+    return (*qlog)->signHead(*key);
+}
+
 int importUpdate(const Options& o, const Config& config) {
     const int sources = o.image.has_value() + o.device.has_value() + o.dir.has_value();
     if (sources != 1) return usageError("signatures import: give exactly one of --image FILE, --device DEV or --dir DIR");
     const std::string db = o.db.value_or(config.dbDir);
+    const std::string source = o.image ? *o.image : o.device ? *o.device : *o.dir;
+    auto refused = [&](const std::string& why) {
+        std::fprintf(stderr, "qkiosk: update refused: %s; the signatures in use stay\n", why.c_str());
+        if (auto st = logEvent(config, "signature-update-refused", {{"source", source}, {"reason", why}}); !st)
+            std::fprintf(stderr, "qkiosk: %s\n", st.error().message.c_str());
+        return 1;
+    };
     auto staging = PrivateTempDir::create(config.scan.tempDir, "qkiosk-update-");
     if (!staging) return usageError(staging.error().message);
 
@@ -145,14 +167,9 @@ int importUpdate(const Options& o, const Config& config) {
         }
         if (ec) return usageError(*o.dir + ": " + ec.message());
     } else if (auto st = fromMedia(o.image ? *o.image : *o.device, o.device.has_value(), config, staging->path()); !st) {
-        std::fprintf(stderr, "qkiosk: %s\n", st.error().message.c_str());
-        return 1;
+        return refused(st.error().message);
     }
 
-    auto refused = [](const std::string& why) {
-        std::fprintf(stderr, "qkiosk: update refused: %s; the signatures in use stay\n", why.c_str());
-        return 1;
-    };
     auto update = signatures::verifyUpdate(staging->path(), config.updateKeys);
     if (!update) return refused(update.error().message);
     if (!update->siteSigned) {
@@ -195,6 +212,15 @@ int importUpdate(const Options& o, const Config& config) {
             }
         }
     }
+    // Recorded before it takes effect: an update that is not in the log is not installed.
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : update->files) files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+    if (auto st = logEvent(config, "signature-update",
+                           {{"source", source}, {"db_dir", db}, {"db_version", engine->dbVersion}, {"db_time", engine->dbTime},
+                            {"signatures", engine->signatures}, {"site_signed", update->siteSigned},
+                            {"bundle_created", update->created}, {"files", files}});
+        !st)
+        return usageError(st.error().message + " (the update was not installed)");
     if (auto st = signatures::installDatabases(staging->path(), db, update->files, update->siteSigned ? update->created : "");
         !st)
         return usageError(st.error().message);

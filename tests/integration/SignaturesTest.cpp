@@ -26,7 +26,9 @@ Site makeSite(Workspace& ws, const std::string& extra = "") {
         if (e.path().extension() == ".hdb") fs::copy_file(e.path(), s.db / e.path().filename());
     const auto r = run({QKIOSK_BIN, "signatures", "keygen", "--secret", s.secret.string(), "--public", s.publicKey.string()});
     REQUIRE(r.exitCode == 0);
-    ws.write("qkiosk.toml", "db_dir = \"" + s.db.string() + "\"\nupdate_keys = [\"" + s.publicKey.string() + "\"]\n" + extra);
+    ws.write("qkiosk.toml", "db_dir = \"" + s.db.string() + "\"\nupdate_keys = [\"" + s.publicKey.string() + "\"]\nlog = \"" +
+                                (ws.path() / "log.db").string() + "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() +
+                                "\"\n" + extra);
     return s;
 }
 
@@ -69,6 +71,11 @@ TEST_CASE("A site-signed bundle is verified, test-loaded and installed; the next
     CHECK_THAT(r.out, Catch::Contains("Imported 2 file(s)") && Catch::Contains("3 signatures"));
     CHECK(fs::exists(site.db / "site.hdb"));
     CHECK_FALSE(fs::exists(site.db / "bundle.sig"));   // only databases go in
+    // The officer's import is in the signed quarantine log.
+    const auto logged = run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", "signature-update", "--config",
+                             site.config.string()});
+    CHECK_THAT(logged.out, Catch::Contains("\"site_signed\":true") && Catch::Contains("site.hdb"));
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
 
     const auto after = scanImage(ws, img, {"--config", site.config.string(), "--db", site.db.string()});
     CHECK(after.exitCode == 1);
@@ -130,6 +137,8 @@ TEST_CASE("A forged, altered, unsigned or fake official update is refused and th
     CHECK(r.exitCode == 1);
     CHECK_THAT(r.err, Catch::Contains("the signatures in use stay"));
     CHECK(listing(site.db) == untouched);
+    CHECK_THAT(run({QKIOSK_BIN, "log", "list", "--kind", "signature-update-refused", "--config", site.config.string()}).out,
+               Catch::Contains("signature-update-refused"));
 }
 
 TEST_CASE("An update on an officer's stick is imported only when the stick itself passes its scan", "[signatures]") {
