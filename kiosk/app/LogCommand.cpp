@@ -5,11 +5,13 @@
 //   qkiosk log export --format csv|jsonl [--out FILE] [filters] [--log DB] [--config FILE]
 //   qkiosk log verify [--pubkey FILE] [--log DB] [--config FILE]
 //   qkiosk log pubkey [--config FILE]
+//   qkiosk log prune --through YYYY-MM-DD --officer NAME [--log DB] [--config FILE]   (records of that day and older)
 // filters: --from YYYY-MM-DD --to YYYY-MM-DD --verdict pass|fail --device VID:PID[:SERIAL] --owner TEXT --kind KIND
 //
 // Exit status: 0 success (verify: the chain is intact), 1 verify found a bad
 // record, 2 error.
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,7 +33,7 @@ struct Filter {
 
 struct Options {
     std::string sub;
-    std::optional<std::string> log, configPath, format, out, pubkey, target;
+    std::optional<std::string> log, configPath, format, out, pubkey, target, through, officer;
     Filter filter;
 };
 
@@ -40,7 +42,7 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
     o.sub = args.front();
     std::map<std::string, std::optional<std::string>*> flags = {
         {"--log", &o.log},        {"--config", &o.configPath},  {"--format", &o.format}, {"--out", &o.out},
-        {"--pubkey", &o.pubkey},  {"--from", &o.filter.from},   {"--to", &o.filter.to},  {"--verdict", &o.filter.verdict},
+        {"--pubkey", &o.pubkey},  {"--through", &o.through}, {"--officer", &o.officer}, {"--from", &o.filter.from},   {"--to", &o.filter.to},  {"--verdict", &o.filter.verdict},
         {"--device", &o.filter.device}, {"--owner", &o.filter.owner}, {"--kind", &o.filter.kind}};
     for (std::size_t i = 1; i < args.size(); ++i) {
         const auto it = flags.find(args[i]);
@@ -131,7 +133,7 @@ Result<std::string> publicKeyOf(const Options& o, const Config& config) {
 }  // namespace
 
 int logCommand(const std::vector<std::string>& args) {
-    if (args.empty()) return usageError("log: give list, show, export, verify or pubkey (see qkiosk help)");
+    if (args.empty()) return usageError("log: give list, show, export, verify, prune or pubkey (see qkiosk help)");
     auto o = parseOptions(args);
     if (!o) return usageError(o.error().message);
     auto config = loadConfigOrDefault(o->configPath);
@@ -155,6 +157,41 @@ int logCommand(const std::vector<std::string>& args) {
         }
         std::printf("OK: %lld records, chained; signed by the kiosk up to record %lld\n",
                     static_cast<long long>(v->records), static_cast<long long>(v->signedUpTo));
+        return 0;
+    }
+    if (o->sub == "prune") {
+        if (!o->through || !o->officer || o->officer->empty())
+            return usageError("log prune: --through YYYY-MM-DD and --officer NAME are required");
+        std::tm tm{};
+        const char* end = ::strptime(o->through->c_str(), "%Y-%m-%d", &tm);
+        if (!end || *end) return usageError("log prune: --through must be a date YYYY-MM-DD");
+        // Nothing younger than the retention period, whoever asks.
+        const std::time_t limit = std::time(nullptr) - static_cast<std::time_t>(config->logRetentionDays) * 86400;
+        std::tm lt{};
+        gmtime_r(&limit, &lt);
+        char latest[16];
+        std::strftime(latest, sizeof latest, "%Y-%m-%d", &lt);
+        if (*o->through > std::string(latest))
+            return usageError("log prune: records must be kept " + std::to_string(config->logRetentionDays) +
+                              " days: --through can be " + latest + " at the latest");
+        auto key = log::KioskKey::load(config->kioskKey);
+        if (!key) return usageError(key.error().message);
+        auto v = (*qlog)->verify(key->publicHex());
+        if (!v) return usageError(v.error().message);
+        if (!v->ok()) return usageError("log prune: the log does not verify (" + v->problem + "): nothing was pruned");
+        auto records = (*qlog)->records();
+        if (!records) return usageError(records.error().message);
+        std::int64_t through = 0;
+        for (const auto& r : *records)
+            if (r.time.substr(0, 10) <= *o->through && &r != &records->back()) through = r.seq;
+        if (through == 0) {
+            std::printf("Nothing to prune through %s.\n", o->through->c_str());
+            return 0;
+        }
+        auto pruned = (*qlog)->prune(through, *o->officer, *o->through, *key);
+        if (!pruned) return usageError(pruned.error().message);
+        std::printf("Pruned the records up to %lld (through %s); record %lld says so, with the officer's name.\n",
+                    static_cast<long long>(through), o->through->c_str(), static_cast<long long>(pruned->seq));
         return 0;
     }
     auto all = (*qlog)->records();

@@ -32,6 +32,8 @@ constexpr const char* kUsage =
     "  log list|show SEQ|TICKET|export --format csv|jsonl|verify|pubkey [--log DB] [--config FILE]\n"
     "      the quarantine log: filters --from/--to YYYY-MM-DD, --verdict, --device VID:PID[:SERIAL],\n"
     "      --owner, --kind; verify checks the hash chain and the kiosk's signatures (exit 1 if tampered)\n"
+    "  log prune --through YYYY-MM-DD --officer NAME [--config FILE]\n"
+    "      delete records older than the retention period (log_retention_days, 365); itself logged\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 

@@ -139,7 +139,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     Reader r(sourceName);
     Config c;
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
-                                  "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key"}, ""));
+                                  "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -148,6 +148,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         return makeError(where(sourceName, root.get("unknown_media")->source()) + ": \"unknown_media\" must be \"scan\" or \"refuse\"");
     QK_CHECK(r.string(root, "log", c.log));
     QK_CHECK(r.string(root, "kiosk_key", c.kioskKey));
+    QK_CHECK(r.integer(root, "log_retention_days", c.logRetentionDays, 0, 36500));
     QK_CHECK(r.string(root, "spool_dir", c.spoolDir));
     QK_CHECK(r.integer(root, "max_signature_age_days", c.maxSignatureAgeDays, 1, 365));
     if (const auto* node = root.get("fixed_devices")) {

@@ -37,3 +37,31 @@ TEST_CASE("scan --log records every verdict in the signed log; an edited record 
     CHECK(v.exitCode == 1);
     CHECK_THAT(v.out, Catch::Contains("TAMPERED") && Catch::Contains("record 2 was changed"));
 }
+
+TEST_CASE("log prune keeps the retention period, names the officer, and leaves a log that verifies", "[log]") {
+    Workspace ws;
+    const auto logDb = (ws.path() / "log.db").string();
+    const auto strict = ws.write("strict.toml", "log = \"" + logDb + "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n");
+    const auto lax = ws.write("lax.toml", "log = \"" + logDb + "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() +
+                                              "\"\nlog_retention_days = 0\n");
+    ws.write("clean/a.txt", "a\n");
+    const auto img = makeImage(ws, "clean.img", "fat16", "none", ws.path() / "clean");
+    for (int i = 0; i < 3; ++i) REQUIRE(scanImage(ws, img, {"--config", strict.string(), "--log", logDb}).exitCode == 0);
+
+    // Today's records are younger than a year: refused, nothing changes.
+    const auto refused = run({QKIOSK_BIN, "log", "prune", "--through", "2999-01-01", "--officer", "山田", "--config", strict.string()});
+    CHECK(refused.exitCode == 2);
+    CHECK_THAT(refused.err, Catch::Contains("must be kept 365 days"));
+
+    // With no retention period (a test site), today's records may go; the last one always stays.
+    const auto today = run({"date", "-u", "+%Y-%m-%d"}).out.substr(0, 10);
+    const auto pruned = run({QKIOSK_BIN, "log", "prune", "--through", today, "--officer", "山田", "--config", lax.string()});
+    INFO(pruned.out << pruned.err);
+    CHECK(pruned.exitCode == 0);
+    const auto list = run({QKIOSK_BIN, "log", "list", "--config", lax.string()});
+    CHECK_THAT(list.out, Catch::Contains("log-pruned"));
+    CHECK(run({QKIOSK_BIN, "log", "show", "4", "--config", lax.string()}).out.find("山田") != std::string::npos);
+    const auto v = run({QKIOSK_BIN, "log", "verify", "--config", lax.string()});
+    CHECK(v.exitCode == 0);
+    CHECK_THAT(v.out, Catch::Contains("OK: 2 records"));
+}

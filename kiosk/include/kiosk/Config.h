@@ -44,6 +44,7 @@ struct Config {
     std::string unknownMedia = "scan";
     std::string log = "/var/lib/qkiosk/log.db";
     std::string kioskKey = "/var/lib/qkiosk/kiosk.key";   // Ed25519: signs the log's chain head
+    std::uint32_t logRetentionDays = 365;   // records younger than this can never be pruned
     std::string spoolDir = "/var/spool/qkiosk";
     std::uint32_t maxSignatureAgeDays = 7;
     std::vector<FixedDevice> fixedDevices;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "kiosk/ScanSession.h"
 #include "qkiosk/protocol/Sha256.h"
@@ -98,6 +99,20 @@ Status QuarantineLog::exec(const char* sql) {
 Result<Record> QuarantineLog::append(const std::string& kind, const std::string& ticketId, const std::string& dataJson) {
     // IMMEDIATE: the last hash read and the new row written under one write lock.
     if (auto st = exec("BEGIN IMMEDIATE"); !st) return st.error().context("quarantine log");
+    auto r = appendInTransaction(kind, ticketId, dataJson);
+    if (!r) {
+        (void)exec("ROLLBACK");
+        return r.error();
+    }
+    if (auto st = exec("COMMIT"); !st) {
+        (void)exec("ROLLBACK");
+        return st.error().context("quarantine log: cannot commit the record");
+    }
+    return r;
+}
+
+Result<Record> QuarantineLog::appendInTransaction(const std::string& kind, const std::string& ticketId,
+                                                  const std::string& dataJson) {
     Record r;
     {
         Statement last(db_, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
@@ -117,10 +132,7 @@ Result<Record> QuarantineLog::append(const std::string& kind, const std::string&
     r.hash = recordHash(r);
     {
         Statement ins(db_, "INSERT INTO records(seq, time, kind, ticket, data, prev, hash) VALUES(?,?,?,?,?,?,?)");
-        if (!ins.ok()) {
-            (void)exec("ROLLBACK");
-            return sqlError(db_, "quarantine log");
-        }
+        if (!ins.ok()) return sqlError(db_, "quarantine log");
         ins.bind(1, r.seq);
         ins.bind(2, r.time);
         ins.bind(3, r.kind);
@@ -128,16 +140,43 @@ Result<Record> QuarantineLog::append(const std::string& kind, const std::string&
         ins.bind(5, r.data);
         ins.bind(6, r.prevHash);
         ins.bind(7, r.hash);
-        if (sqlite3_step(ins.get()) != SQLITE_DONE) {
-            Error e = sqlError(db_, "quarantine log: cannot write the record");
-            (void)exec("ROLLBACK");
-            return e;
-        }
+        if (sqlite3_step(ins.get()) != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot write the record");
     }
-    if (auto st = exec("COMMIT"); !st) {
+    return r;
+}
+
+Result<Record> QuarantineLog::prune(std::int64_t throughSeq, const std::string& officer, const std::string& throughDay,
+                                    const KioskKey& key) {
+    if (auto st = exec("BEGIN IMMEDIATE"); !st) return st.error().context("quarantine log");
+    auto fail = [&](Error e) -> Result<Record> {
         (void)exec("ROLLBACK");
-        return st.error().context("quarantine log: cannot commit the record");
+        return e;
+    };
+    std::string keptPrev;
+    std::int64_t deleted = 0;
+    {
+        Statement q(db_, "SELECT prev, (SELECT COUNT(*) FROM records WHERE seq <= ?) FROM records WHERE seq = ?");
+        if (!q.ok()) return fail(sqlError(db_, "quarantine log"));
+        q.bind(1, throughSeq);
+        q.bind(2, throughSeq + 1);
+        if (sqlite3_step(q.get()) != SQLITE_ROW) return fail(makeError("nothing to prune: the last record is always kept"));
+        keptPrev = q.text(0);
+        deleted = q.integer(1);
     }
+    if (deleted == 0) return fail(makeError("nothing to prune"));
+    const nlohmann::json data = {{"officer", officer}, {"through_day", throughDay}, {"deleted_through", throughSeq},
+                                 {"deleted_count", deleted}, {"first_kept", throughSeq + 1},
+                                 {"first_kept_prev_hash", keptPrev}};
+    auto r = appendInTransaction("log-pruned", "", data.dump());
+    if (!r) return fail(r.error());
+    for (const char* sql : {"DELETE FROM records WHERE seq <= ?", "DELETE FROM heads WHERE seq <= ?"}) {
+        Statement del(db_, sql);
+        if (!del.ok()) return fail(sqlError(db_, "quarantine log"));
+        del.bind(1, throughSeq);
+        if (sqlite3_step(del.get()) != SQLITE_DONE) return fail(sqlError(db_, "quarantine log: cannot prune"));
+    }
+    if (auto st = exec("COMMIT"); !st) return fail(st.error().context("quarantine log: cannot commit the pruning"));
+    if (auto st = signHead(key); !st) return st.error();
     return r;
 }
 
@@ -171,6 +210,29 @@ Result<std::vector<Record>> QuarantineLog::records(std::int64_t fromSeq, std::in
     return out;
 }
 
+Result<std::pair<std::int64_t, std::string>> QuarantineLog::pruneAnchor(const std::string& publicKeyHex) {
+    // The newest "log-pruned" record that a valid head signature covers.
+    std::int64_t signedSeq = 0;
+    {
+        Statement h(db_, "SELECT seq, hash, time, signature FROM heads");
+        if (!h.ok()) return sqlError(db_, "quarantine log");
+        while (sqlite3_step(h.get()) == SQLITE_ROW) {
+            const auto seq = h.integer(0);
+            if (KioskKey::verify(publicKeyHex, headMessage(seq, h.text(1), h.text(2)), h.text(3)))
+                signedSeq = std::max(signedSeq, seq);
+        }
+    }
+    Statement q(db_, "SELECT data FROM records WHERE kind = 'log-pruned' AND seq <= ? ORDER BY seq DESC LIMIT 1");
+    if (!q.ok()) return sqlError(db_, "quarantine log");
+    q.bind(1, signedSeq);
+    if (sqlite3_step(q.get()) != SQLITE_ROW) return std::pair<std::int64_t, std::string>{0, ""};
+    const auto j = nlohmann::json::parse(q.text(0), nullptr, false);
+    if (!j.is_object() || !j.contains("first_kept") || !j["first_kept"].is_number_integer() ||
+        !j.contains("first_kept_prev_hash") || !j["first_kept_prev_hash"].is_string())
+        return std::pair<std::int64_t, std::string>{0, ""};
+    return std::pair<std::int64_t, std::string>{j["first_kept"].get<std::int64_t>(), j["first_kept_prev_hash"].get<std::string>()};
+}
+
 Result<Verification> QuarantineLog::verify(const std::string& publicKeyHex) {
     Verification v;
     auto bad = [&](std::int64_t seq, std::string why) {
@@ -183,10 +245,17 @@ Result<Verification> QuarantineLog::verify(const std::string& publicKeyHex) {
     // each hash matching its content.
     std::map<std::int64_t, std::string> hashes;
     {
-        Statement q(db_, "SELECT seq, time, kind, ticket, data, prev, hash FROM records ORDER BY seq");
-        if (!q.ok()) return sqlError(db_, "quarantine log");
+        // After an officer pruned old records the chain starts where the
+        // newest signed "log-pruned" record says it does.
         std::int64_t expected = 1;
         std::string prev = kGenesis;
+        if (auto anchor = pruneAnchor(publicKeyHex); !anchor) return anchor.error();
+        else if (anchor->first > 0) {
+            expected = anchor->first;
+            prev = anchor->second;
+        }
+        Statement q(db_, "SELECT seq, time, kind, ticket, data, prev, hash FROM records ORDER BY seq");
+        if (!q.ok()) return sqlError(db_, "quarantine log");
         int rc;
         while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
             Record r{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6)};

@@ -134,6 +134,66 @@ TEST_CASE("The quarantine log chains and signs its records, and names the first 
     }
 }
 
+TEST_CASE("Pruning old records is itself a signed record, and the shorter chain still verifies", "[log]") {
+    TempDir dir;
+    const auto dbPath = dir.path / "log.db";
+    auto key = KioskKey::loadOrCreate((dir.path / "kiosk.key").string());
+    REQUIRE(key);
+    auto log = QuarantineLog::open(dbPath.string());
+    REQUIRE(log);
+    for (int i = 1; i <= 5; ++i) REQUIRE((*log)->append("session", join({"T", std::to_string(i)}), "{}"));
+    REQUIRE((*log)->signHead(*key));
+    auto pruned = (*log)->prune(3, "山田 officer", "2025-01-01", *key);
+    REQUIRE(pruned);
+    CHECK(pruned->seq == 6);
+    CHECK_THAT(pruned->data, Catch::Contains("山田 officer") && Catch::Contains("\"first_kept\":4"));
+    auto left = (*log)->records();
+    REQUIRE(left);
+    REQUIRE(left->size() == 3);   // 4, 5 and the pruning record
+    CHECK(left->front().seq == 4);
+    auto v = (*log)->verify(key->publicHex());
+    REQUIRE(v);
+    INFO(v->problem);
+    CHECK(v->ok());
+    CHECK(v->signedUpTo == 6);
+
+    SECTION("deleting a kept record after the pruning is still caught") {
+        tamper(dbPath, "DELETE FROM records WHERE seq = 4");
+        auto after = (*log)->verify(key->publicHex());
+        REQUIRE(after);
+        REQUIRE_FALSE(after->ok());
+        CHECK(*after->firstBad == 4);
+    }
+    SECTION("the last record is always kept") {
+        CHECK_FALSE((*log)->prune(6, "x", "2025-01-01", *key));
+    }
+}
+
+TEST_CASE("Deleting old records without the officer's signed pruning record is caught", "[log]") {
+    TempDir dir;
+    const auto dbPath = dir.path / "log.db";
+    auto key = KioskKey::loadOrCreate((dir.path / "kiosk.key").string());
+    REQUIRE(key);
+    {
+        auto log = QuarantineLog::open(dbPath.string());
+        REQUIRE(log);
+        for (int i = 1; i <= 4; ++i) REQUIRE((*log)->append("session", "T", "{}"));
+        REQUIRE((*log)->signHead(*key));
+    }
+    // A forged "log-pruned" record appended by hand: its hash is right, but no head signature covers it.
+    tamper(dbPath, "DELETE FROM records WHERE seq <= 2");
+    {
+        auto log = QuarantineLog::open(dbPath.string());
+        REQUIRE(log);
+        REQUIRE((*log)->append("log-pruned", "", "{\"first_kept\":3,\"first_kept_prev_hash\":\"x\"}"));
+        auto v = (*log)->verify(key->publicHex());
+        REQUIRE(v);
+        REQUIRE_FALSE(v->ok());
+        CHECK(*v->firstBad == 1);
+        CHECK_THAT(v->problem, Catch::Contains("missing"));
+    }
+}
+
 TEST_CASE("A writer killed in mid-write (kill -9) leaves a log that opens and verifies", "[log]") {
     TempDir dir;
     const auto dbPath = (dir.path / "log.db").string();

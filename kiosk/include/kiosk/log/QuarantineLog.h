@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kiosk/log/KioskKey.h"
@@ -54,6 +55,14 @@ public:
     Status signHead(const KioskKey& key);
 
     Result<std::vector<Record>> records(std::int64_t fromSeq = 1, std::int64_t limit = -1);
+
+    // Retention: deletes records 1..`throughSeq` (an officer's explicit
+    // action) in one transaction with a "log-pruned" record that names the
+    // officer and anchors the chain's new start (the first kept record's
+    // previous hash), then signs the head. The chain stays verifiable; the
+    // last record is always kept.
+    Result<Record> prune(std::int64_t throughSeq, const std::string& officer, const std::string& throughDay,
+                         const KioskKey& key);
     // Every record and every head signature; `publicKeyHex` is the kiosk's
     // public key the signatures must verify with.
     Result<Verification> verify(const std::string& publicKeyHex);
@@ -61,6 +70,9 @@ public:
 private:
     explicit QuarantineLog(sqlite3* db) : db_(db) {}
     Status exec(const char* sql);
+    Result<Record> appendInTransaction(const std::string& kind, const std::string& ticketId, const std::string& dataJson);
+    // Where a pruned chain starts: (first kept seq, its previous hash), or (0, "") if never pruned.
+    Result<std::pair<std::int64_t, std::string>> pruneAnchor(const std::string& publicKeyHex);
     sqlite3* db_;
 };
 
