@@ -137,7 +137,7 @@ void Daemon::maintainEngine() {
         if (!ready) {
             // The old engine stays in use; the same files are not retried.
             status_("ENGINE-UPDATE-FAILED " + ready.error().message + " (the previous signatures stay in use)");
-            record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
+            (void)record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
             failedStamp_ = nextStamp_;
             next_.reset();
             status_(readyLine());
@@ -146,18 +146,20 @@ void Daemon::maintainEngine() {
             engineStamp_ = nextStamp_;
             const auto& e = engine_->engine();
             status_("ENGINE-UPDATED signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion);
-            record("engine-updated", "",
+            (void)record("engine-updated", "",
                    nlohmann::json{{"signatures", e.signatures}, {"db_version", e.dbVersion}, {"db_time", e.dbTime}}.dump(), true);
             status_(readyLine());
         }
     }
 }
 
-void Daemon::record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign) {
-    if (!log_) return;
-    if (auto r = log_->append(kind, ticketId, dataJson); !r) status_("ERROR " + r.error().message);
-    if (sign && key_)
-        if (auto st = log_->signHead(*key_); !st) status_("ERROR " + st.error().message);
+Status Daemon::record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign) {
+    if (!log_) return makeError("the quarantine log is not open");
+    Status st{};
+    if (auto r = log_->append(kind, ticketId, dataJson); !r) st = r.error();
+    else if (sign && key_) st = log_->signHead(*key_);
+    if (!st) status_("ERROR " + st.error().message);
+    return st;
 }
 
 Status Daemon::start() {
@@ -175,7 +177,9 @@ Status Daemon::start() {
     auto qlog = log::QuarantineLog::open(config_.log);
     if (!qlog) return qlog.error();
     log_ = std::move(*qlog);
-    record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
+    if (auto st = record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
+        !st)
+        return st.error().context("the quarantine log cannot be written");
     maintainEngine();
     if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
     reloadWhitelistIfChanged();
@@ -301,7 +305,8 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
 }
 
 void Daemon::finish(const Report& r, const std::string& port) {
-    record("session", r.ticketId, toJson(r), true);
+    // A failure is on the status line; the spool below still keeps the ticket and report.
+    (void)record("session", r.ticketId, toJson(r), true);
     const std::string base = config_.spoolDir + "/" + r.ticketId;
     // The ticket first, then the report: a report in the spool always has its ticket.
     if (auto s = writeFileAtomically(base + ".ticket", toTicketText(r, config_.kioskId)); !s) status_("ERROR " + s.error().message);
@@ -330,6 +335,20 @@ void Daemon::handleDevice(const std::string& name) {
     }
     handled_.insert(name);
     status_("IDENTIFYING " + name);
+    // Every device is recorded before anything else happens to it. A kiosk
+    // that cannot record (full disk, broken log) accepts nothing: nothing is
+    // read, no verdict is given, and staff are told to call an officer.
+    const auto identity = policy::identityOf(*d, decision);
+    nlohmann::json seen = {{"port", name},          {"vendor_id", identity.vendorId}, {"product_id", identity.productId},
+                           {"serial", identity.serial}, {"interfaces", identity.interfaces},
+                           {"decision", decision.admit ? "admit" : "refuse"}, {"reasons", nlohmann::json::array()}};
+    for (const auto& x : decision.reasons) seen["reasons"].push_back(proto::reasonCodeName(x.code));
+    if (auto st = record("device", "", seen.dump(), false); !st) {
+        (void)authorizer_.refuse(*d);
+        status_("REFUSED " + name + " - unscannable: the quarantine log cannot be written (" + st.error().message +
+                "): nothing is accepted until it can; call the security officer");
+        return;
+    }
     if (!decision.admit) {
         (void)authorizer_.refuse(*d);
         const auto r = refusal(*d, decision);
@@ -369,7 +388,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
             }
         }
     }
-    record("daemon-stop", "", "{}", true);
+    (void)record("daemon-stop", "", "{}", true);
     return {};
 }
 

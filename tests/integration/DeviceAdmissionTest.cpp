@@ -278,7 +278,7 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(list.out, Catch::Contains(ticket) && Catch::Contains("fail") && Catch::Contains("0781:5567:4C530001231118116223"));
     const auto verify = run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()});
     CHECK(verify.exitCode == 0);
-    CHECK_THAT(verify.out, Catch::Contains("OK: 3 records") && Catch::Contains("up to record 3"));
+    CHECK_THAT(verify.out, Catch::Contains("OK: 4 records") && Catch::Contains("up to record 4"));   // start, device, session, stop
     const auto csv = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--config", site.config.string()});
     CHECK(csv.out.rfind("\xEF\xBB\xBFseq,time,kind,ticket_id", 0) == 0);
     CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
@@ -417,5 +417,41 @@ TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old
     }
     REQUIRE(readyAfter != std::string::npos);
     CHECK(out.substr(readyAfter, out.find('\n', readyAfter) - readyAfter).find("signatures=3") != std::string::npos);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("A kiosk whose quarantine log cannot be written accepts no device and says why", "[devices][daemon][log]") {
+    Workspace ws;
+    // The log lives on its own small filesystem, which then fills up.
+    const auto logfs = ws.path() / "logfs";
+    fs::create_directories(logfs);
+    if (run({"mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", logfs.string()}).exitCode != 0) {
+        WARN("SKIP: cannot mount a tmpfs (not root?)");
+        std::exit(77);
+    }
+    struct Unmount {
+        fs::path p;
+        ~Unmount() { (void)run({"umount", "-l", p.string()}); }
+    } unmount{logfs};
+    const auto site = writeSite(ws, "2099-12-31", "");
+    ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + site.whitelist.string() +
+                                "\"\nspool_dir = \"" + site.spool.string() + "\"\nlog = \"" + (logfs / "log.db").string() +
+                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n");
+    Testbed bed;
+    bed.addString(rootOnly("approved-stick"));
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+    // The disk fills up (to the last kilobyte).
+    for (const char* bs : {"1M", "1k"})
+        (void)run({"dd", "if=/dev/zero", "of=" + (logfs / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
+
+    bed.addString(deviceOnly("approved-stick"));
+    const auto refused = daemon.waitForLine("REFUSED", 30);
+    INFO(daemon.output());
+    CHECK_THAT(refused, Catch::StartsWith("REFUSED 1-1 - unscannable: the quarantine log cannot be written") &&
+                            Catch::Contains("call the security officer"));
+    CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "0");   // its storage was never touched
+    CHECK(daemon.output().find("SCANNING") == std::string::npos);
     CHECK(daemon.stop() == 0);
 }

@@ -19,6 +19,7 @@
 //   REMOVE-MEDIA <port>
 //   REMOVED <port>
 //   ERROR <message>
+//   REFUSED <port> - unscannable: the quarantine log cannot be written (…)   nothing is accepted until it can
 #pragma once
 
 #include <atomic>
@@ -74,7 +75,7 @@ private:
     std::optional<devices::DeviceEvent> nextEvent();
 
     // Appends to the quarantine log; `sign` signs the chain head after it.
-    void record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
+    Status record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
 
     std::unique_ptr<log::QuarantineLog> log_;
     std::optional<log::KioskKey> key_;
