@@ -15,6 +15,7 @@
 #include "kiosk/AtomicFile.h"
 #include "kiosk/Media.h"
 #include "kiosk/ScanSession.h"
+#include "qkiosk/protocol/Sha256.h"
 
 namespace kiosk {
 namespace {
@@ -69,6 +70,18 @@ void Daemon::reloadWhitelistIfChanged() {
     whitelistStamp_ = stamp;
     whitelist_ = stamp < 0 ? Result<policy::Whitelist>(policy::Whitelist{}) : policy::loadWhitelist(config_.policy);
     if (!whitelist_) status_("ERROR whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)");
+    // Which approvals were in force, and when: the file's hash and what it said.
+    nlohmann::json change = {{"path", config_.policy}, {"present", stamp >= 0}};
+    if (auto text = readTextFile(config_.policy)) {
+        const auto digest = Sha256::of(std::string_view(*text));
+        change["sha256"] = toHex(digest);
+    }
+    if (whitelist_) {
+        change["approvals"] = whitelist_->devices.size();
+    } else {
+        change["error"] = whitelist_.error().message;
+    }
+    (void)record("whitelist-loaded", "", change.dump(), true);
 }
 
 namespace {

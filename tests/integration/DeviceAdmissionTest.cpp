@@ -270,7 +270,7 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK(reports[0].at("device").at("approval").at("owner") == "Example Medical Systems K.K.");
     CHECK(reasons(reports[0], "infected", "/p1/tools/eicar.com").size() == 1);
 
-    // The quarantine log has the daemon's start, the session and its stop, chained and signed.
+    // The quarantine log has all of it, chained and signed.
     const std::string ticket = reports[0].at("ticket_id");
     const auto list = run({QKIOSK_BIN, "log", "list", "--config", site.config.string(), "--owner", "Example Medical"});
     INFO(list.out << list.err);
@@ -278,7 +278,8 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(list.out, Catch::Contains(ticket) && Catch::Contains("fail") && Catch::Contains("0781:5567:4C530001231118116223"));
     const auto verify = run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()});
     CHECK(verify.exitCode == 0);
-    CHECK_THAT(verify.out, Catch::Contains("OK: 4 records") && Catch::Contains("up to record 4"));   // start, device, session, stop
+    // daemon start, whitelist loaded, the device, its session, daemon stop
+    CHECK_THAT(verify.out, Catch::Contains("OK: 5 records") && Catch::Contains("up to record 5"));
     const auto csv = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--config", site.config.string()});
     CHECK(csv.out.rfind("\xEF\xBB\xBFseq,time,kind,ticket_id", 0) == 0);
     CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
@@ -377,6 +378,10 @@ TEST_CASE("A broken whitelist refuses every stick until it is fixed, without a r
     CHECK_THAT(result, Catch::StartsWith("RESULT FAIL 1-1 "));   // admitted and scanned: EICAR on it
     CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "1");
     CHECK(daemon.stop() == 0);
+    // Both versions of the whitelist are in the quarantine log: the broken one with its error, the fixed one.
+    const auto loads = run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", "whitelist-loaded", "--config",
+                            site.config.string()});
+    CHECK_THAT(loads.out, Catch::Contains("whitelist.toml:3:") && Catch::Contains("\"approvals\":1"));
 }
 
 TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old ones when new ones fail to load",
