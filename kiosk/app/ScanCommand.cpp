@@ -100,12 +100,9 @@ int scanCommand(const std::vector<std::string>& args) {
 
     // The quarantine log first: a verdict that is not recorded is not given.
     if (logPath) {
-        auto qlog = log::QuarantineLog::open(*logPath);
+        auto qlog = log::openSignedLog(*logPath, config.kioskKey);
         if (!qlog) return usageError(qlog.error().message);
-        if (auto r = (*qlog)->append("session", report->ticketId, toJson(*report)); !r) return usageError(r.error().message);
-        auto key = log::KioskKey::loadOrCreate(config.kioskKey);
-        if (!key) return usageError(key.error().message);
-        if (auto st = (*qlog)->signHead(*key); !st) return usageError(st.error().message);
+        if (auto r = qlog->appendSigned("session", report->ticketId, toJson(*report)); !r) return usageError(r.error().message);
     }
 
     if (json) {

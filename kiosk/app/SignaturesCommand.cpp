@@ -79,13 +79,6 @@ std::map<std::string, long> versions(const std::string& text) {
     return out;
 }
 
-std::string ageText(const EngineInfo& e) {
-    const auto age = signatureAgeDays(e);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", age.value_or(-1));
-    return age ? std::string(buf) + " days" : std::string("unknown");
-}
-
 // Loads the databases of `dir` in a scanner service: the proof that they work.
 Result<EngineInfo> testLoad(const std::string& dir, const std::string& tempBase) {
     auto service = ScannerService::start(dir, tempBase);
@@ -102,18 +95,37 @@ int status(const Options& o, const Config& config) {
     const bool current = age && *age <= config.maxSignatureAgeDays;
     std::printf("Signatures: %s\nVersion:    %s\nCount:      %llu\nBuilt:      %s\nAge:        %s (limit %u days)\nStatus:     %s\n",
                 db.c_str(), engine->dbVersion.c_str(), static_cast<unsigned long long>(engine->signatures),
-                engine->dbTime.c_str(), ageText(*engine).c_str(), config.maxSignatureAgeDays,
+                engine->dbTime.c_str(), (signatureAgeText(*engine) + " days").c_str(), config.maxSignatureAgeDays,
                 current ? "current" : "OUTDATED: no stick can pass until an update is imported");
     return current ? 0 : 1;
 }
 
-// Copies the update out of a stick while scanning it; the stick must pass.
-Status fromMedia(const std::string& path, bool isDevice, const Config& config, const std::string& staging) {
+// Why the update is older than the signatures in use, if it is: a lower
+// version of a CVD we have, or a site bundle built before the current files.
+std::optional<std::string> olderThanInUse(const EngineInfo& update, const signatures::VerifiedUpdate& verified,
+                                          const EngineInfo& current) {
+    const auto now = versions(current.dbVersion);
+    for (const auto& [name, version] : versions(update.dbVersion))
+        if (auto it = now.find(name); it != now.end() && version < it->second)
+            return name + " version " + std::to_string(version) + " is older than the " + std::to_string(it->second) +
+                   " in use";
+    if (verified.siteSigned && update.dbVersion == "local") {
+        const auto newAge = signatureAgeDays(EngineInfo{"", 0, "", verified.created, 0});
+        const auto oldAge = signatureAgeDays(current);
+        if (newAge && oldAge && *newAge > *oldAge) return "the bundle is older than the signatures in use";
+    }
+    return std::nullopt;
+}
+
+// Copies the update out of a stick while scanning it with the signatures in
+// use (`db`); the stick must pass. Returns what those signatures are.
+Result<EngineInfo> fromMedia(const std::string& path, bool isDevice, const Config& config, const std::string& db,
+                             const std::string& staging) {
     auto media = openMedia(path, isDevice);
     if (!media) return media.error();
-    auto service = ScannerService::start(config.dbDir, config.scan.tempDir);
+    auto service = ScannerService::start(db, config.scan.tempDir);
     if (!service) return service.error();
-    if (auto st = (*service)->waitReady(std::chrono::minutes(10)); !st) return st;
+    if (auto st = (*service)->waitReady(std::chrono::minutes(10)); !st) return st.error();
     ScanOptions opts{service->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, std::nullopt, {}, staging};
     // Only the files directly in /pN/qkiosk-signatures/ are taken.
     opts.keep = [](const std::string& p) {
@@ -128,20 +140,15 @@ Status fromMedia(const std::string& path, bool isDevice, const Config& config, c
         if (r.code != proto::ReasonCode::SignaturesOutdated)
             return makeError(path + " did not pass its scan (" + std::string(proto::reasonCodeName(r.code)) + " " + r.path +
                              (r.detail.empty() ? "" : ": " + r.detail) + "): nothing was imported");
-    return {};
+    return (*service)->engine();
 }
 
 // Every import, refused or installed, goes into the quarantine log, signed.
 Status logEvent(const Config& config, const std::string& kind, const nlohmann::json& data) {
-    std::error_code ec;
-    for (const auto& file : {config.log, config.kioskKey})
-        if (const auto dir = fs::path(file).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
-    auto qlog = log::QuarantineLog::open(config.log);
+    auto qlog = log::openSignedLog(config.log, config.kioskKey);
     if (!qlog) return qlog.error();
-    auto key = log::KioskKey::loadOrCreate(config.kioskKey);
-    if (!key) return key.error();
-    if (auto r = (*qlog)->append(kind, "", data.dump()); !r) return r.error();
-    return (*qlog)->signHead(*key);
+    if (auto r = qlog->appendSigned(kind, "", data.dump()); !r) return r.error();
+    return {};
 }
 
 int importUpdate(const Options& o, const Config& config) {
@@ -155,6 +162,7 @@ int importUpdate(const Options& o, const Config& config) {
             std::fprintf(stderr, "qkiosk: %s\n", st.error().message.c_str());
         return 1;
     };
+    std::optional<EngineInfo> current;   // the signatures in use, when known
     auto staging = PrivateTempDir::create(config.scan.tempDir, "qkiosk-update-");
     if (!staging) return usageError(staging.error().message);
 
@@ -166,8 +174,11 @@ int importUpdate(const Options& o, const Config& config) {
             if (ec) return usageError(e.path().string() + ": " + ec.message());
         }
         if (ec) return usageError(*o.dir + ": " + ec.message());
-    } else if (auto st = fromMedia(o.image ? *o.image : *o.device, o.device.has_value(), config, staging->path()); !st) {
-        return refused(st.error().message);
+    } else if (auto inUse = fromMedia(o.image ? *o.image : *o.device, o.device.has_value(), config, db, staging->path());
+               !inUse) {
+        return refused(inUse.error().message);
+    } else {
+        current = *inUse;   // already loaded to scan the stick: no second load for the version check
     }
 
     auto update = signatures::verifyUpdate(staging->path(), config.updateKeys);
@@ -197,21 +208,10 @@ int importUpdate(const Options& o, const Config& config) {
     if (!engine) return refused("the update does not load: " + engine.error().message);
 
     // Never back in time: an older database than the one in use is refused.
-    if (fs::is_directory(db)) {
-        if (auto current = testLoad(db, config.scan.tempDir)) {
-            for (const auto& [name, version] : versions(engine->dbVersion)) {
-                const auto now = versions(current->dbVersion);
-                if (auto it = now.find(name); it != now.end() && version < it->second)
-                    return refused(name + " version " + std::to_string(version) + " is older than the " +
-                                   std::to_string(it->second) + " in use");
-            }
-            if (update->siteSigned && engine->dbVersion == "local") {
-                const auto newAge = signatureAgeDays(EngineInfo{"", 0, "", update->created, 0});
-                const auto oldAge = signatureAgeDays(*current);
-                if (newAge && oldAge && *newAge > *oldAge) return refused("the bundle is older than the signatures in use");
-            }
-        }
-    }
+    if (!current && fs::is_directory(db))
+        if (auto loaded = testLoad(db, config.scan.tempDir)) current = *loaded;
+    if (current)
+        if (auto older = olderThanInUse(*engine, *update, *current)) return refused(*older);
     // Recorded before it takes effect: an update that is not in the log is not installed.
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : update->files) files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});

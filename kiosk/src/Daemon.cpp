@@ -50,13 +50,8 @@ std::string toTicketText(const Report& r, const std::string& kioskId) {
     for (const auto& x : r.reasons) t << "Reason:     " << proto::reasonCodeName(x.code) << " " << x.path << " " << x.detail << "\n";
     t << "Files:      " << r.files.size() << " (" << r.filesScanned << " scanned, " << r.bytesScanned << " bytes)\n";
     t << "Manifest:   " << r.manifestSha256 << "\n";
-    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << ")";
-    if (const auto age = signatureAgeDays(r.engine)) {
-        char days[32];
-        std::snprintf(days, sizeof days, ", %.1f days old", *age);
-        t << days;
-    }
-    t << "\n";
+    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << "), "
+      << signatureAgeText(r.engine) << " days old\n";
     return t.str();
 }
 
@@ -107,10 +102,8 @@ std::string databaseStamp(const std::string& dir) {
 
 std::string Daemon::readyLine() const {
     const auto& e = engine_->engine();
-    const auto age = signatureAgeDays(e);
-    char days[32];
-    std::snprintf(days, sizeof days, "%.1f", age.value_or(-1));
-    return "READY signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion + " age_days=" + days;
+    return "READY signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion +
+           " age_days=" + signatureAgeText(e);
 }
 
 void Daemon::maintainEngine() {
@@ -169,8 +162,8 @@ void Daemon::maintainEngine() {
 Status Daemon::record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign) {
     if (!log_) return makeError("the quarantine log is not open");
     Status st{};
-    if (auto r = log_->append(kind, ticketId, dataJson); !r) st = r.error();
-    else if (sign && key_) st = log_->signHead(*key_);
+    if (auto r = sign ? log_->appendSigned(kind, ticketId, dataJson) : log_->log->append(kind, ticketId, dataJson); !r)
+        st = r.error();
     if (!st) status_("ERROR " + st.error().message);
     return st;
 }
@@ -180,16 +173,9 @@ Status Daemon::start() {
     fs::create_directories(config_.spoolDir, ec);
     if (ec) return makeError(config_.spoolDir + ": " + ec.message());
     // The quarantine log and the key that signs it: without them the kiosk does not start.
-    for (const auto& file : {config_.log, config_.kioskKey}) {
-        if (const auto dir = fs::path(file).parent_path(); !dir.empty()) fs::create_directories(dir, ec);
-        if (ec) return makeError(fs::path(file).parent_path().string() + ": " + ec.message());
-    }
-    auto key = log::KioskKey::loadOrCreate(config_.kioskKey);
-    if (!key) return key.error();
-    key_ = std::move(*key);
-    auto qlog = log::QuarantineLog::open(config_.log);
-    if (!qlog) return qlog.error();
-    log_ = std::move(*qlog);
+    auto signedLog = log::openSignedLog(config_.log, config_.kioskKey);
+    if (!signedLog) return signedLog.error();
+    log_ = std::move(*signedLog);
     if (auto st = record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
         !st)
         return st.error().context("the quarantine log cannot be written");

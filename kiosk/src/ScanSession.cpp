@@ -176,6 +176,14 @@ std::optional<double> signatureAgeDays(const EngineInfo& engine) {
     return std::difftime(std::time(nullptr), built) / 86400.0;
 }
 
+std::string signatureAgeText(const EngineInfo& engine) {
+    const auto age = signatureAgeDays(engine);
+    if (!age) return "unknown";
+    char days[32];
+    std::snprintf(days, sizeof days, "%.1f", *age);
+    return days;
+}
+
 std::string rfc3339Now() {
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -454,10 +462,9 @@ Result<Report> ScanSession::run(Media& media) {
     // Current signatures are part of "scanned": old ones cannot PASS.
     const auto age = signatureAgeDays(report.engine);
     if (!age || *age > options_.maxSignatureAgeDays) {
-        char days[32];
-        std::snprintf(days, sizeof days, "%.1f", age.value_or(0));
         c.reason(ReasonCode::SignaturesOutdated, "/",
-                 (age ? "the signatures are " + std::string(days) + " days old" : std::string("the signatures' age is unknown")) +
+                 (age ? "the signatures are " + signatureAgeText(report.engine) + " days old"
+                      : std::string("the signatures' age is unknown")) +
                      " (the limit is " + std::to_string(options_.maxSignatureAgeDays) +
                      " days): call the security officer to import a signature update");
     }

@@ -77,10 +77,12 @@ std::optional<std::string> ScanWorker::waitFor(std::chrono::milliseconds timeout
 }
 
 std::string ScanWorker::wait() {
-    for (;;) {
-        if (auto how = waitFor(std::chrono::minutes(1))) return *how;
-        kill();   // a worker that will not end after its channel closed is stopped
-    }
+    if (auto how = waitFor(std::chrono::minutes(1))) return *how;
+    kill();   // a worker that will not end after its channel closed is stopped
+    if (auto how = waitFor(std::chrono::seconds(10))) return *how;
+    // Killed, but the service never says so: do not hang the kiosk on it.
+    ended_ = "killed; the scanner service did not report its end";
+    return *ended_;
 }
 
 // ---- ScannerService ---------------------------------------------------------

@@ -199,3 +199,23 @@ TEST_CASE("Signatures older than the configured maximum never PASS", "[signature
         CHECK(s.exitCode == 0);
     }
 }
+
+TEST_CASE("An update older than the signatures in use is refused", "[signatures]") {
+    Workspace ws;
+    const auto site = makeSite(ws);
+    // The signatures in use were built tomorrow (as far as their files say).
+    const std::time_t tomorrow = std::time(nullptr) + 86400;
+    for (const auto& e : fs::directory_iterator(site.db)) {
+        const timespec t[2] = {{tomorrow, 0}, {tomorrow, 0}};
+        REQUIRE(::utimensat(AT_FDCWD, e.path().c_str(), t, 0) == 0);
+    }
+    const auto bundle = ws.path() / "bundle";
+    REQUIRE(run({QKIOSK_BIN, "signatures", "bundle", "--key", site.secret.string(), "--out", bundle.string(),
+                 helloSignature(ws).string()}).exitCode == 0);
+    const auto untouched = listing(site.db);
+    const auto r = import(site, {"--dir", bundle.string()});
+    INFO(r.out << r.err);
+    CHECK(r.exitCode == 1);
+    CHECK_THAT(r.err, Catch::Contains("the bundle is older than the signatures in use"));
+    CHECK(listing(site.db) == untouched);
+}

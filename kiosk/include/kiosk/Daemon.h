@@ -77,8 +77,7 @@ private:
     // Appends to the quarantine log; `sign` signs the chain head after it.
     Status record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
 
-    std::unique_ptr<log::QuarantineLog> log_;
-    std::optional<log::KioskKey> key_;
+    std::optional<log::SignedLog> log_;
     std::unique_ptr<ScannerService> engine_;   // in use
     std::unique_ptr<ScannerService> next_;     // loading on the side
     std::string engineStamp_, nextStamp_, failedStamp_;

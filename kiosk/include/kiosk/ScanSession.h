@@ -35,6 +35,8 @@ struct ScanOptions {
 // Days since the newest signature database was built (db_time), or nullopt
 // when the engine does not say.
 std::optional<double> signatureAgeDays(const EngineInfo& engine);
+// The same for people and status lines: "3.2", or "unknown".
+std::string signatureAgeText(const EngineInfo& engine);
 
 struct Progress {
     std::uint64_t filesSeen = 0, filesDone = 0;

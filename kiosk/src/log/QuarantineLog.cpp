@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -294,6 +295,27 @@ Result<Verification> QuarantineLog::verify(const std::string& publicKeyHex) {
     }
     if (rc != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot read");
     return v;
+}
+
+Result<SignedLog> openSignedLog(const std::string& logPath, const std::string& keyPath) {
+    std::error_code ec;
+    for (const auto& file : {logPath, keyPath}) {
+        const auto dir = std::filesystem::path(file).parent_path();
+        if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+        if (ec) return makeError(dir.string() + ": " + ec.message());
+    }
+    auto key = KioskKey::loadOrCreate(keyPath);
+    if (!key) return key.error();
+    auto log = QuarantineLog::open(logPath);
+    if (!log) return log.error();
+    return SignedLog{std::move(*log), std::move(*key)};
+}
+
+Result<Record> SignedLog::appendSigned(const std::string& kind, const std::string& ticketId, const std::string& dataJson) {
+    auto r = log->append(kind, ticketId, dataJson);
+    if (!r) return r;
+    if (auto st = log->signHead(key); !st) return st.error();
+    return r;
 }
 
 }  // namespace kiosk::log

@@ -250,8 +250,7 @@ Result<Applied> enter(const Spec& spec) {
     auto landlock = applyLandlock(dir);
     if (!landlock) return landlock.error();
     a.landlock = *landlock;
-    if (auto st = applySeccomp(spec.profile == Profile::Scanner ? Profile::Scanner : Profile::Reader); !st)
-        return st.error();
+    if (auto st = applySeccomp(spec.profile); !st) return st.error();
     a.seccomp = true;
     return a;
 }

@@ -76,4 +76,15 @@ private:
     sqlite3* db_;
 };
 
+// The log and the key that signs it, as every writer needs them: folders
+// created, the key made on first use.
+struct SignedLog {
+    std::unique_ptr<QuarantineLog> log;
+    KioskKey key;
+
+    // Appends one record and signs the new head.
+    Result<Record> appendSigned(const std::string& kind, const std::string& ticketId, const std::string& dataJson);
+};
+Result<SignedLog> openSignedLog(const std::string& logPath, const std::string& keyPath);
+
 }  // namespace kiosk::log

@@ -18,7 +18,6 @@ namespace kiosk::sandbox {
 enum class Profile {
     Reader,    // pread the media, memfds, the socket to the front end
     Scanner,   // scan threads; libclamav's temporary files in `writableDir`
-    SelfTest,  // the reader's rules; used by --sandbox-self-test
 };
 
 struct Spec {
