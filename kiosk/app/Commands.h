@@ -12,6 +12,7 @@ int devicesCommand(const std::vector<std::string>& args);
 int runCommand(const std::vector<std::string>& args);
 int signaturesCommand(const std::vector<std::string>& args);
 int logCommand(const std::vector<std::string>& args);
+int verifyCommand(const std::vector<std::string>& args);
 
 // Prints "qkiosk: <message>" on stderr and returns 2.
 int usageError(const std::string& message);

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kiosk/Config.h"
 #include "kiosk/Report.h"
@@ -18,5 +19,9 @@ Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);
 // The whitelist from `path`. A file that does not exist is an empty whitelist
 // (a fresh kiosk has approved nothing yet); a file that does not parse is the error.
 Result<policy::Whitelist> loadPolicy(const std::string& path);
+
+// The kiosk public keys to check signatures with: the file given with
+// --pubkey (one or more kiosks' keys), else this kiosk's own key.
+Result<std::vector<std::string>> trustedKioskKeys(const std::optional<std::string>& pubkeyFile, const Config& config);
 
 }  // namespace kiosk::app

@@ -115,21 +115,6 @@ std::string deviceText(const json& d) {
     return str(dev, "vendor_id") + ":" + str(dev, "product_id") + (str(dev, "serial").empty() ? "" : ":" + str(dev, "serial"));
 }
 
-Result<std::string> publicKeyOf(const Options& o, const Config& config) {
-    if (o.pubkey) {
-        auto text = readTextFile(*o.pubkey);
-        if (!text) return text.error();
-        std::istringstream in(*text);
-        std::string tag, hex;
-        in >> tag >> hex;
-        if (tag != "qkiosk-kiosk-public" || hex.size() != 64) return makeError(*o.pubkey + ": not a qkiosk kiosk public key");
-        return hex;
-    }
-    auto key = log::KioskKey::load(config.kioskKey);
-    if (!key) return key.error().context("the kiosk's key (use --pubkey FILE on another machine)");
-    return key->publicHex();
-}
-
 }  // namespace
 
 int logCommand(const std::vector<std::string>& args) {
@@ -139,17 +124,20 @@ int logCommand(const std::vector<std::string>& args) {
     auto config = loadConfigOrDefault(o->configPath);
     if (!config) return usageError(config.error().message);
     if (o->sub == "pubkey") {
-        auto key = log::KioskKey::load(config->kioskKey);
+        auto key = log::KioskKey::loadOrCreate(config->kioskKey);
         if (!key) return usageError(key.error().message);
-        std::printf("qkiosk-kiosk-public %s\n", key->publicHex().c_str());
+        std::fputs(key->publicKeyFileText().c_str(), stdout);
         return 0;
     }
     auto qlog = log::QuarantineLog::open(o->log.value_or(config->log));
     if (!qlog) return usageError(qlog.error().message);
     if (o->sub == "verify") {
-        auto pub = publicKeyOf(*o, *config);
-        if (!pub) return usageError(pub.error().message);
-        auto v = (*qlog)->verify(*pub);
+        auto keys = trustedKioskKeys(o->pubkey, *config);
+        if (!keys) return usageError(keys.error().message);
+        // A key file may list several kiosks: the log is this kiosk's if one key verifies it.
+        auto v = (*qlog)->verify(keys->front());
+        for (std::size_t k = 1; k < keys->size() && v && !v->ok(); ++k)
+            if (auto other = (*qlog)->verify((*keys)[k]); other && other->ok()) v = std::move(other);
         if (!v) return usageError(v.error().message);
         if (!v->ok()) {
             std::printf("TAMPERED: %s\n", v->problem.c_str());

@@ -15,6 +15,7 @@
 #include "kiosk/ScanSession.h"
 #include "kiosk/ScannerService.h"
 #include "kiosk/log/QuarantineLog.h"
+#include "kiosk/ticket/Ticket.h"
 
 namespace kiosk::app {
 
@@ -24,7 +25,7 @@ int usageError(const std::string& message) {
 }
 
 int scanCommand(const std::vector<std::string>& args) {
-    std::optional<std::string> image, device, db, json, configPath, policyPath, logPath;
+    std::optional<std::string> image, device, db, json, configPath, policyPath, logPath, ticketPath;
     bool quiet = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -50,7 +51,7 @@ int scanCommand(const std::vector<std::string>& args) {
         } else if (a == "--log") {
             if (!value(logPath)) return usageError("scan: --log needs a database file");
         } else if (a == "--ticket") {
-            return usageError("scan: --ticket is not available in this version (signed tickets come with a later release)");
+            if (!value(ticketPath)) return usageError("scan: --ticket needs a file");
         } else {
             return usageError("scan: unknown option \"" + a + "\"");
         }
@@ -105,6 +106,13 @@ int scanCommand(const std::vector<std::string>& args) {
         if (auto r = qlog->appendSigned("session", report->ticketId, toJson(*report)); !r) return usageError(r.error().message);
     }
 
+    // The ticket is signed with the kiosk's key (created on first use).
+    if (ticketPath) {
+        auto key = log::KioskKey::loadOrCreate(config.kioskKey);
+        if (!key) return usageError(key.error().context("the ticket cannot be signed").message);
+        if (auto st = writeFileAtomically(*ticketPath, ticket::issue(*report, config.kioskId, *key).text); !st)
+            return usageError(st.error().message);
+    }
     if (json) {
         const std::string text = toJson(*report);
         if (*json == "-") {

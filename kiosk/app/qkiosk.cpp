@@ -14,9 +14,12 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--policy FILE]\n"
-    "       [--config FILE] [--json FILE|-] [--log DB] [--quiet]\n"
+    "       [--config FILE] [--json FILE|-] [--ticket FILE] [--log DB] [--quiet]\n"
     "      read the media in userspace and scan every file with libclamav;\n"
     "      exit 0 PASS, 1 FAIL, 2 error\n"
+    "  verify --ticket FILE (--image FILE | --device DEV) [--pubkey FILE] [--config FILE]\n"
+    "      check the ticket's kiosk signature and that the media's files are still\n"
+    "      the ones scanned (read-only); exit 0 match and PASS, 1 mismatch, forged or FAIL\n"
     "  devices [--policy FILE] [--config FILE] [--json]\n"
     "      list attached USB devices with interfaces and the policy decision\n"
     "  run [--config FILE]\n"
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") return kiosk::app::runCommand(args);
     if (cmd == "signatures") return kiosk::app::signaturesCommand(args);
     if (cmd == "log") return kiosk::app::logCommand(args);
+    if (cmd == "verify") return kiosk::app::verifyCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -139,7 +139,8 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     Reader r(sourceName);
     Config c;
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
-                                  "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days"}, ""));
+                                  "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days",
+                                  "min_free_space", "ticket"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -150,6 +151,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     QK_CHECK(r.string(root, "kiosk_key", c.kioskKey));
     QK_CHECK(r.integer(root, "log_retention_days", c.logRetentionDays, 0, 36500));
     QK_CHECK(r.string(root, "spool_dir", c.spoolDir));
+    QK_CHECK(r.size(root, "min_free_space", c.minFreeSpace, 1ull << 40));
     QK_CHECK(r.integer(root, "max_signature_age_days", c.maxSignatureAgeDays, 1, 365));
     if (const auto* node = root.get("fixed_devices")) {
         const auto* arr = node->as_array();
@@ -196,6 +198,16 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
             return makeError(where(sourceName, t->get("user")->source()) + ": the sandbox user must not be root");
         QK_CHECK(r.size(*t, "memory_limit", c.sandbox.memoryLimit, 1ull << 40));
         QK_CHECK(r.integer(*t, "cpu_limit", c.sandbox.cpuLimitSeconds, 1, 10000000));
+    }
+    if (const auto* node = root.get("ticket")) {
+        const auto* t = node->as_table();
+        if (!t) return makeError(where(sourceName, node->source()) + ": \"ticket\" must be a table");
+        QK_CHECK(r.unknownKeys(*t, {"printer", "archive"}, "ticket"));
+        QK_CHECK(r.string(*t, "printer", c.ticket.printer));
+        QK_CHECK(r.strings(*t, "archive", c.ticket.archive));
+        for (const auto& f : c.ticket.archive)
+            if (f != "pdf" && f != "png")
+                return makeError(where(sourceName, t->get("archive")->source()) + ": \"archive\" may list \"pdf\" and \"png\"");
     }
     QK_CHECK(r.strings(root, "update_keys", c.updateKeys));
     return c;

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "kiosk/AtomicFile.h"
 #include "kiosk/Media.h"
 #include "kiosk/ScanSession.h"
+#include "kiosk/ticket/Ticket.h"
 #include "qkiosk/protocol/Sha256.h"
 
 namespace kiosk {
@@ -30,30 +32,6 @@ long long stampOf(const std::string& path) {
 }
 
 }  // namespace
-
-std::string toTicketText(const Report& r, const std::string& kioskId) {
-    std::ostringstream t;
-    t << "qkiosk quarantine ticket\n";
-    t << "Kiosk:      " << kioskId << "\n";
-    t << "Ticket:     " << r.ticketId << "\n";
-    t << "Time:       " << r.started << " to " << r.finished << "\n";
-    if (r.device) {
-        t << "Device:     " << r.device->vendorId << ":" << r.device->productId << " serial "
-          << (r.device->serial.empty() ? "(none)" : r.device->serial) << " port " << r.device->port << "\n";
-        if (r.device->approval)
-            t << "Approval:   " << r.device->approval->owner << " / " << r.device->approval->purpose << " / until "
-              << r.device->approval->expires << "\n";
-        else
-            t << "Approval:   none (not a registered vendor device)\n";
-    }
-    t << "Verdict:    " << (r.pass ? "PASS" : "FAIL") << "\n";
-    for (const auto& x : r.reasons) t << "Reason:     " << proto::reasonCodeName(x.code) << " " << x.path << " " << x.detail << "\n";
-    t << "Files:      " << r.files.size() << " (" << r.filesScanned << " scanned, " << r.bytesScanned << " bytes)\n";
-    t << "Manifest:   " << r.manifestSha256 << "\n";
-    t << "Signatures: " << r.engine.dbVersion << " " << r.engine.dbTime << " (" << r.engine.signatures << "), "
-      << signatureAgeText(r.engine) << " days old\n";
-    return t.str();
-}
 
 Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
                std::function<void(const std::string&)> status)
@@ -157,6 +135,18 @@ void Daemon::maintainEngine() {
             status_(readyLine());
         }
     }
+}
+
+Status Daemon::checkFreeSpace() const {
+    for (const std::string& dir : {config_.spoolDir, fs::path(config_.log).parent_path().string()}) {
+        struct statvfs st{};
+        if (::statvfs(dir.empty() ? "." : dir.c_str(), &st) != 0) return makeError(dir + ": " + std::strerror(errno));
+        const std::uint64_t free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+        if (free < config_.minFreeSpace)
+            return makeError("the kiosk's disk is full (" + humanBytes(free) + " free in " + dir + ", " +
+                             humanBytes(config_.minFreeSpace) + " must stay free for records and tickets)");
+    }
+    return {};
 }
 
 Status Daemon::record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign) {
@@ -308,7 +298,8 @@ void Daemon::finish(const Report& r, const std::string& port) {
     (void)record("session", r.ticketId, toJson(r), true);
     const std::string base = config_.spoolDir + "/" + r.ticketId;
     // The ticket first, then the report: a report in the spool always has its ticket.
-    if (auto s = writeFileAtomically(base + ".ticket", toTicketText(r, config_.kioskId)); !s) status_("ERROR " + s.error().message);
+    const auto ticket = ticket::issue(r, config_.kioskId, log_->key);
+    if (auto s = writeFileAtomically(base + ".ticket", ticket.text); !s) status_("ERROR " + s.error().message);
     if (auto s = writeFileAtomically(base + ".json", toJson(r)); !s) status_("ERROR " + s.error().message);
     if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
 }
@@ -346,6 +337,14 @@ void Daemon::handleDevice(const std::string& name) {
         (void)authorizer_.refuse(*d);
         status_("REFUSED " + name + " - unscannable: the quarantine log cannot be written (" + st.error().message +
                 "): nothing is accepted until it can; call the security officer");
+        return;
+    }
+    // Room for this session's records, ticket and report, or nothing is accepted.
+    if (auto room = checkFreeSpace(); !room) {
+        (void)authorizer_.refuse(*d);
+        (void)record("device-refused", "", nlohmann::json{{"port", name}, {"why", room.error().message}}.dump(), true);
+        status_("REFUSED " + name + " - unscannable: " + room.error().message +
+                ": nothing is accepted until space is freed; call the security officer");
         return;
     }
     if (!decision.admit) {

@@ -42,7 +42,9 @@ struct PendingFile {
 // Everything the session learns, turned into a Report at the end.
 class Collector {
 public:
-    explicit Collector(const ScanSettings& s) : policy_(s.blockedNames), settings_(s) {}
+    // `manifestOnly`: the files are hashed, not scanned; only what kept the
+    // media from being read completely is a reason.
+    Collector(const ScanSettings& s, bool manifestOnly) : policy_(s.blockedNames), settings_(s), manifestOnly_(manifestOnly) {}
 
     void reason(ReasonCode code, std::string path, std::string detail) {
         reasons_.push_back(Reason{code, std::move(path), std::move(detail)});
@@ -65,7 +67,9 @@ public:
         if (hasFd != (e.content == proto::Content::Attached)) return makeError("content descriptor missing or unexpected");
 
         FileRecord rec{e.path, e.size, toHex(e.sha256), ""};
-        if (e.content == proto::Content::TooLarge) {
+        if (manifestOnly_) {
+            if (e.content == proto::Content::Attached) return makeError("file content sent although nothing is scanned");
+        } else if (e.content == proto::Content::TooLarge) {
             reason(ReasonCode::Unscannable, e.path,
                    "file of " + humanBytes(e.size) + " exceeds the scan limit of " + humanBytes(settings_.maxFileSize));
             if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
@@ -125,6 +129,7 @@ public:
 private:
     FileTypePolicy policy_;
     ScanSettings settings_;
+    bool manifestOnly_ = false;
     std::vector<Reason> reasons_;
     std::vector<PartitionInfo> partitions_;
     std::set<std::uint32_t> partitionIndexes_;
@@ -218,19 +223,25 @@ Result<Report> ScanSession::run(Media& media) {
     report.started = rfc3339Now();
     const auto t0 = Clock::now();
 
-    if (!options_.scanner || !options_.scanner->ready()) return makeError("the scanner is not ready");
-    ScannerService& service = *options_.scanner;
-    report.engine = service.engine();
+    const bool scanning = !options_.manifestOnly;
+    if (scanning && (!options_.scanner || !options_.scanner->ready())) return makeError("the scanner is not ready");
     auto limits = resolveWorkerLimits(options_.sandbox, s, media.size);
     if (!limits) return limits.error();
 
     // libclamav's extractions go to a private folder that the front end makes
     // (for the sandboxed worker's user) and removes: a scanner that is killed
     // cannot leave files in RAM behind.
-    auto tmp = PrivateTempDir::create(s.tempDir, "qkiosk-scan-", limits->uid, limits->gid);
-    if (!tmp) return tmp.error();
-    auto scanner = service.openSession(s, *limits, tmp->path());
-    if (!scanner) return scanner.error();
+    std::optional<PrivateTempDir> tmp;
+    std::optional<ScanWorker> scanner;
+    if (scanning) {
+        report.engine = options_.scanner->engine();
+        auto dir = PrivateTempDir::create(s.tempDir, "qkiosk-scan-", limits->uid, limits->gid);
+        if (!dir) return dir.error();
+        tmp.emplace(std::move(*dir));
+        auto worker = options_.scanner->openSession(s, *limits, tmp->path());
+        if (!worker) return worker.error();
+        scanner.emplace(std::move(*worker));
+    }
     std::vector<std::string> readerArgs;
     {
         sandbox::Spec spec;
@@ -250,14 +261,15 @@ Result<Report> ScanSession::run(Media& media) {
 
     // The reader gets its own descriptor of the media, read-only, and nothing else.
     const std::uint32_t scanThreads = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
-    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, s.maxFileSize, s.inflightBytes, kInflightFiles,
+    // Without a scanner no content is sent: every file is only hashed (its "scan limit" is 0).
+    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, scanning ? s.maxFileSize : 0, s.inflightBytes, kInflightFiles,
                                                              std::min(scanThreads, kInflightFiles)}),
                               UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
 
-    Collector c(s);
+    Collector c(s, !scanning);
     Progress progress;
     // Each worker's first message says it is sandboxed; nothing else is taken before it.
-    bool readerOpen = true, readerDone = false, readerSandboxed = false, scannerOpen = true, scannerReady = false;
+    bool readerOpen = true, readerDone = false, readerSandboxed = false, scannerOpen = scanning, scannerReady = false;
     auto lastWord = Clock::now();
     const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
 
@@ -270,6 +282,7 @@ Result<Report> ScanSession::run(Media& media) {
     // The scanner is gone or unusable: nothing sent to it will be answered,
     // and the reader would wait for acknowledgements forever. End both.
     auto scannerGone = [&](const std::string& why) {
+        if (!scannerOpen) return;
         scanner->kill();
         scanner->channel().close();
         scannerOpen = false;
@@ -292,7 +305,7 @@ Result<Report> ScanSession::run(Media& media) {
         if (finished) break;
         if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
             stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", st.error().message) + " before the end of the media");
-        if (auto st = scanner->channel().flush(); !st && scannerOpen) {
+        if (auto st = scanning ? scanner->channel().flush() : Status{}; !st && scannerOpen) {
             scannerGone(explain(*scanner, "the scanner", st.error().message));
             continue;
         }
@@ -310,7 +323,7 @@ Result<Report> ScanSession::run(Media& media) {
         if (n == 0) {
             const std::string why = "no progress for " + std::to_string(s.stallTimeoutSeconds) + " s: the scan was stopped";
             if (readerOpen && !readerDone) stopReader(ReasonCode::ReadError, "media reader stalled: " + why);
-            scannerGone(why);
+            if (scannerOpen) scannerGone(why);
             break;
         }
 
@@ -452,16 +465,16 @@ Result<Report> ScanSession::run(Media& media) {
     }
 
     // Tell the scanner there is no more work, then collect both workers.
-    scanner->channel().close();
+    if (scanner) scanner->channel().close();
     reader->channel().close();
     if (const auto how = reader->wait(); !how.empty() && readerDone)
         c.reason(ReasonCode::Unscannable, "/", "media reader " + explainEnd(how, *limits));
-    if (const auto how = scanner->wait(); !how.empty() && scannerOpen)
+    if (const auto how = scanner ? scanner->wait() : std::string(); !how.empty() && scannerOpen)
         c.reason(ReasonCode::Unscannable, "/", "the scanner " + explainEnd(how, *limits));
 
     // Current signatures are part of "scanned": old ones cannot PASS.
     const auto age = signatureAgeDays(report.engine);
-    if (!age || *age > options_.maxSignatureAgeDays) {
+    if (scanning && (!age || *age > options_.maxSignatureAgeDays)) {
         c.reason(ReasonCode::SignaturesOutdated, "/",
                  (age ? "the signatures are " + signatureAgeText(report.engine) + " days old"
                       : std::string("the signatures' age is unknown")) +

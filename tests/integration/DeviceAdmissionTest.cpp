@@ -17,13 +17,6 @@ namespace {
 const fs::path kBeds = fs::path(QKIOSK_FIXTURES).parent_path() / "umockdev";
 const std::string kUsb1 = "/sys/devices/pci0000:00/0000:00:14.0/usb1";
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;

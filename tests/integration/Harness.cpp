@@ -250,11 +250,15 @@ std::vector<json> reasons(const json& report, const std::string& code, const std
     return out;
 }
 
-std::string sha256File(const fs::path& p) {
+std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    return kiosk::toHex(kiosk::Sha256::of(ss.str()));
+    return ss.str();
+}
+
+std::string sha256File(const fs::path& p) {
+    return kiosk::toHex(kiosk::Sha256::of(slurp(p)));
 }
 
 }  // namespace qktest

@@ -82,6 +82,8 @@ Scan scanImage(Workspace& ws, const fs::path& image, const std::vector<std::stri
 // Reasons with this code (and path, if given).
 std::vector<json> reasons(const json& report, const std::string& code, const std::string& path = "");
 std::string sha256File(const fs::path& p);
+// The whole file's bytes ("" if it cannot be read).
+std::string slurp(const fs::path& p);
 void requireTool(const std::string& tool);
 
 }  // namespace qktest

@@ -37,6 +37,12 @@ struct SandboxSettings {
     std::uint64_t cpuLimitSeconds = 0;  // CPU time per worker per session; 0 = 600 s + 1 s per 8 MiB of media
 };
 
+// Where each session's ticket goes besides the spool's signed text file.
+struct TicketSettings {
+    std::string printer = "none";               // "none", "cups:QUEUE", "escpos:/dev/usb/lp0" (docs/admin.md)
+    std::vector<std::string> archive{"pdf"};    // pictures kept in the spool: "pdf", "png"
+};
+
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
@@ -46,10 +52,12 @@ struct Config {
     std::string kioskKey = "/var/lib/qkiosk/kiosk.key";   // Ed25519: signs the log's chain head
     std::uint32_t logRetentionDays = 365;   // records younger than this can never be pruned
     std::string spoolDir = "/var/spool/qkiosk";
+    std::uint64_t minFreeSpace = 64ull << 20;   // below this, free in the spool or the log's folder, nothing is accepted
     std::uint32_t maxSignatureAgeDays = 7;
     std::vector<FixedDevice> fixedDevices;
     ScanSettings scan;
     SandboxSettings sandbox;
+    TicketSettings ticket;
     std::vector<std::string> updateKeys;   // public keys (files) that may sign signature update bundles
 };
 

@@ -20,6 +20,7 @@
 //   REMOVED <port>
 //   ERROR <message>
 //   REFUSED <port> - unscannable: the quarantine log cannot be written (…)   nothing is accepted until it can
+//   REFUSED <port> - unscannable: the kiosk's disk is full (…)   the same, below min_free_space
 #pragma once
 
 #include <atomic>
@@ -64,6 +65,8 @@ private:
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
     void finish(const Report& r, const std::string& port);
     void recoverInterrupted();
+    // Whether the spool and the log still have `min_free_space` free.
+    Status checkFreeSpace() const;
 
     Config config_;
     devices::DeviceSource& source_;
@@ -85,7 +88,5 @@ private:
     std::set<std::string> handled_;   // ports with a session or refusal until removed
     std::deque<devices::DeviceEvent> backlog_;
 };
-
-std::string toTicketText(const Report& r, const std::string& kioskId);
 
 }  // namespace kiosk

@@ -30,6 +30,9 @@ struct ScanOptions {
     // under their base name. Only their bytes are copied, never interpreted.
     std::function<bool(const std::string& path)> keep;
     std::string keepDir;
+    // Read and hash every file, scan none (`qkiosk verify`): no scanner and no
+    // signatures are needed, and the report is a manifest, never a verdict.
+    bool manifestOnly = false;
 };
 
 // Days since the newest signature database was built (db_time), or nullopt

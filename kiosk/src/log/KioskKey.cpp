@@ -11,6 +11,7 @@ namespace kiosk::log {
 namespace {
 
 constexpr const char* kTag = "qkiosk-kiosk-key";
+constexpr const char* kPublicTag = "qkiosk-kiosk-public";
 
 std::string hex(const unsigned char* p, std::size_t n) {
     std::string out(n * 2 + 1, '\0');
@@ -60,7 +61,44 @@ std::string KioskKey::sign(const std::string& message) const {
     return hex(sig, sizeof sig);
 }
 
+std::string KioskKey::signRaw(const std::string& message) const {
+    std::string sig(crypto_sign_BYTES, '\0');
+    crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,
+                         reinterpret_cast<const unsigned char*>(message.data()), message.size(), secret_.data());
+    return sig;
+}
+
 std::string KioskKey::publicHex() const { return hex(public_.data(), public_.size()); }
+
+std::string KioskKey::publicKeyFileText() const { return std::string(kPublicTag) + " " + publicHex() + "\n"; }
+
+Result<std::vector<std::string>> KioskKey::readPublicKeys(const std::string& path) {
+    auto text = readTextFile(path);
+    if (!text) return text.error();
+    std::vector<std::string> keys;
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+        std::istringstream words(line);
+        std::string tag, keyHex, extra;
+        if (!(words >> tag)) continue;
+        unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+        if (tag != kPublicTag || !(words >> keyHex) || (words >> extra) || !unhex(keyHex, pk, sizeof pk))
+            return makeError(path + ": not a qkiosk kiosk public key file (lines \"" + kPublicTag + " <64 hex digits>\")");
+        keys.push_back(keyHex);
+    }
+    if (keys.empty()) return makeError(path + ": holds no kiosk public key");
+    return keys;
+}
+
+bool KioskKey::verifyRaw(const std::string& publicKeyHex, const std::string& message, const std::string& signature) {
+    if (sodium_init() < 0 || signature.size() != crypto_sign_BYTES) return false;
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    if (!unhex(publicKeyHex, pk, sizeof pk)) return false;
+    return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
+                                       reinterpret_cast<const unsigned char*>(message.data()), message.size(), pk) == 0;
+}
 
 bool KioskKey::verify(const std::string& publicKeyHex, const std::string& message, const std::string& signatureHex) {
     if (sodium_init() < 0) return false;
