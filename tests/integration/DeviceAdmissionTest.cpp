@@ -278,6 +278,16 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
     const auto show = run({QKIOSK_BIN, "log", "show", ticket, "--config", site.config.string()});
     CHECK(json::parse(show.out).at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
+
+    // Its ticket is signed by the kiosk, and says what the report says.
+    const auto checked = run({QKIOSK_BIN, "verify", "--ticket", (site.spool / (ticket + ".ticket")).string(), "--image",
+                              image.string(), "--config", site.config.string()});
+    INFO(checked.out << checked.err);
+    CHECK(checked.exitCode == 1);
+    CHECK_THAT(checked.out, Catch::Contains("signature OK") && Catch::Contains("FAIL: the ticket says FAIL"));
+    CHECK_THAT(slurp(site.spool / (ticket + ".ticket")),
+               Catch::Contains("承認 Approval: Example Medical Systems K.K. / CT firmware maintenance / 期限 until 2099-12-31") &&
+                   Catch::Contains("機器 Device: 0781:5567 シリアル serial 4C530001231118116223"));
 }
 
 TEST_CASE("The daemon refuses a stick that is also a keyboard and never authorizes it", "[devices][daemon]") {
@@ -418,23 +428,32 @@ TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old
     CHECK(daemon.stop() == 0);
 }
 
-TEST_CASE("A kiosk whose quarantine log cannot be written accepts no device and says why", "[devices][daemon][log]") {
+TEST_CASE("A kiosk whose disk is full accepts no device and says why", "[devices][daemon][log]") {
     Workspace ws;
-    // The log lives on its own small filesystem, which then fills up.
-    const auto logfs = ws.path() / "logfs";
-    fs::create_directories(logfs);
-    if (run({"mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", logfs.string()}).exitCode != 0) {
+    // The log, or the spool of tickets and reports, lives on its own small filesystem, which then fills up.
+    const auto smallfs = ws.path() / "smallfs";
+    fs::create_directories(smallfs);
+    if (run({"mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", smallfs.string()}).exitCode != 0) {
         WARN("SKIP: cannot mount a tmpfs (not root?)");
         std::exit(77);
     }
     struct Unmount {
         fs::path p;
         ~Unmount() { (void)run({"umount", "-l", p.string()}); }
-    } unmount{logfs};
+    } unmount{smallfs};
     const auto site = writeSite(ws, "2099-12-31", "");
+    std::string logPath = (ws.path() / "log.db").string(), spool = site.spool.string(), expected;
+    SECTION("the quarantine log's disk") {
+        logPath = (smallfs / "log.db").string();
+        expected = "REFUSED 1-1 - unscannable: the quarantine log cannot be written";
+    }
+    SECTION("the spool's disk") {
+        spool = (smallfs / "spool").string();
+        expected = "REFUSED 1-1 - unscannable: the kiosk's disk is full (";
+    }
     ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + site.whitelist.string() +
-                                "\"\nspool_dir = \"" + site.spool.string() + "\"\nlog = \"" + (logfs / "log.db").string() +
-                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n");
+                                "\"\nspool_dir = \"" + spool + "\"\nlog = \"" + logPath + "\"\nkiosk_key = \"" +
+                                (ws.path() / "kiosk.key").string() + "\"\nmin_free_space = \"1 MiB\"\n");
     Testbed bed;
     bed.addString(rootOnly("approved-stick"));
     bed.addDriversProbe();
@@ -442,13 +461,12 @@ TEST_CASE("A kiosk whose quarantine log cannot be written accepts no device and 
     REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
     // The disk fills up (to the last kilobyte).
     for (const char* bs : {"1M", "1k"})
-        (void)run({"dd", "if=/dev/zero", "of=" + (logfs / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
+        (void)run({"dd", "if=/dev/zero", "of=" + (smallfs / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
 
     bed.addString(deviceOnly("approved-stick"));
     const auto refused = daemon.waitForLine("REFUSED", 30);
     INFO(daemon.output());
-    CHECK_THAT(refused, Catch::StartsWith("REFUSED 1-1 - unscannable: the quarantine log cannot be written") &&
-                            Catch::Contains("call the security officer"));
+    CHECK_THAT(refused, Catch::StartsWith(expected) && Catch::Contains("call the security officer"));
     CHECK(bed.attr(kUsb1 + "/1-1/authorized") == "0");   // its storage was never touched
     CHECK(daemon.output().find("SCANNING") == std::string::npos);
     CHECK(daemon.stop() == 0);
