@@ -20,6 +20,10 @@ Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);
 // (a fresh kiosk has approved nothing yet); a file that does not parse is the error.
 Result<policy::Whitelist> loadPolicy(const std::string& path);
 
+// Who did an officer action, for its log record: the --officer name given,
+// else the login behind sudo, else the user running qkiosk ("root (uid 0)").
+std::string personOf(const std::optional<std::string>& officer);
+
 // The kiosk public keys to check signatures with: the file given with
 // --pubkey (one or more kiosks' keys), else this kiosk's own key.
 Result<std::vector<std::string>> trustedKioskKeys(const std::optional<std::string>& pubkeyFile, const Config& config);

@@ -2,7 +2,7 @@
 //
 //   qkiosk log list   [filters] [--log DB] [--config FILE]
 //   qkiosk log show   SEQ|TICKET [--log DB] [--config FILE]
-//   qkiosk log export --format csv|jsonl [--out FILE] [filters] [--log DB] [--config FILE]
+//   qkiosk log export --format csv|jsonl [--out FILE] [--officer NAME] [filters] [--log DB] [--config FILE]   (recorded as log-exported)
 //   qkiosk log verify [--pubkey FILE] [--log DB] [--config FILE]
 //   qkiosk log pubkey [--config FILE]
 //   qkiosk log prune --through YYYY-MM-DD --officer NAME [--log DB] [--config FILE]   (records of that day and older)
@@ -11,6 +11,7 @@
 // Exit status: 0 success (verify: the chain is intact), 1 verify found a bad
 // record, 2 error.
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -93,8 +94,12 @@ bool matches(const log::Record& r, const Filter& f) {
     return true;
 }
 
+// Quoted; a field that a spreadsheet would take for a formula (= + - @, tab,
+// CR first: a whitelist owner, a file name from a stick) starts with a ' so
+// that Excel shows it as text and never evaluates it.
 std::string csvField(const std::string& s) {
     std::string out = "\"";
+    if (!s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos) out += '\'';
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
@@ -233,6 +238,18 @@ int logCommand(const std::vector<std::string>& args) {
             std::fwrite(out.data(), 1, out.size(), stdout);
         } else if (auto st = writeFileAtomically(*o->out, out); !st) {
             return usageError(st.error().message);
+        }
+        // Who took the kiosk's own log out, and what: itself a record. (A copy
+        // examined elsewhere, without the kiosk's key, is left as it is.)
+        std::error_code ec;
+        if (o->log.value_or(config->log) == config->log && std::filesystem::exists(config->kioskKey, ec)) {
+            json what = {{"format", *o->format}, {"out", o->out.value_or("-")}, {"by", personOf(o->officer)}};
+            for (const auto& [name, value] : {std::pair{"from", o->filter.from}, {"to", o->filter.to}, {"verdict", o->filter.verdict},
+                                              {"device", o->filter.device}, {"owner", o->filter.owner}, {"kind", o->filter.kind}})
+                if (value) what["filter"][name] = *value;
+            auto signedLog = log::openSignedLog(config->log, config->kioskKey);
+            if (auto r = signedLog ? signedLog->appendSigned("log-exported", "", what.dump()) : Result<log::Record>(signedLog.error()); !r)
+                return usageError("the export was written but could not be recorded in the log: " + r.error().message);
         }
         return 0;
     }

@@ -28,6 +28,19 @@ TEST_CASE("scan --log records every verdict in the signed log; an edited record 
     CHECK_THAT(fails.out, Catch::Contains(infected.report.at("ticket_id").get<std::string>()));
     CHECK(fails.out.find("pass") == std::string::npos);
 
+    // Taking the log out is itself recorded, with who did it and what was taken.
+    const auto exported = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--verdict", "fail", "--officer", "佐藤 花子",
+                               "--out", (ws.path() / "fails.csv").string(), "--config", cfg.string()});
+    INFO(exported.err);
+    REQUIRE(exported.exitCode == 0);
+    const auto exports = run({QKIOSK_BIN, "log", "show", "3", "--config", cfg.string()});
+    const auto rec = json::parse(exports.out);
+    CHECK(rec.at("kind") == "log-exported");
+    CHECK(rec.at("data").at("by") == "佐藤 花子");
+    CHECK(rec.at("data").at("filter").at("verdict") == "fail");
+    v = verify();
+    CHECK_THAT(v.out, Catch::Contains("OK: 3 records"));
+
     // Somebody turns the FAIL into a PASS in the database file.
     REQUIRE(run({"python3", "-c",
                  "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
