@@ -107,7 +107,7 @@ TEST_CASE("A ticket with any byte changed, or signed by another kiosk, is refuse
         const auto bad = ws.write("bad.pub", "hello\n");
         const auto v = site.verify(ticket, img, bad);
         CHECK(v.exitCode == 2);
-        CHECK_THAT(v.err, Catch::Contains("bad.pub: not a qkiosk kiosk public key file"));
+        CHECK_THAT(v.err, Catch::Contains("bad.pub: not a qkiosk-kiosk-public file"));
     }
 }
 

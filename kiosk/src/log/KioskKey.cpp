@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/KeyFile.h"
 
 namespace kiosk::log {
 namespace {
@@ -29,14 +30,11 @@ bool unhex(const std::string& text, unsigned char* out, std::size_t n) {
 
 Result<KioskKey> KioskKey::load(const std::string& path) {
     if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
-    auto text = readTextFile(path);
-    if (!text) return text.error();
-    std::istringstream in(*text);
-    std::string tag, secretHex;
-    in >> tag >> secretHex;
+    auto secret = readTaggedHex(path, kTag, crypto_sign_SECRETKEYBYTES, true);
+    if (!secret) return secret.error();
     KioskKey k;
-    if (tag != kTag || !unhex(secretHex, k.secret_.data(), k.secret_.size()))
-        return makeError(path + ": not a qkiosk kiosk key");
+    std::copy(secret->front().begin(), secret->front().end(), k.secret_.begin());
+    sodium_memzero(secret->front().data(), secret->front().size());
     crypto_sign_ed25519_sk_to_pk(k.public_.data(), k.secret_.data());
     return k;
 }
@@ -47,7 +45,7 @@ Result<KioskKey> KioskKey::loadOrCreate(const std::string& path) {
     if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
     KioskKey k;
     crypto_sign_keypair(k.public_.data(), k.secret_.data());
-    std::string text = std::string(kTag) + " " + hex(k.secret_.data(), k.secret_.size()) + "\n";
+    std::string text = taggedHexLine(kTag, k.secret_.data(), k.secret_.size());
     auto st = writeFileAtomically(path, text, 0600);
     sodium_memzero(text.data(), text.size());
     if (!st) return st.error();
@@ -70,26 +68,14 @@ std::string KioskKey::signRaw(const std::string& message) const {
 
 std::string KioskKey::publicHex() const { return hex(public_.data(), public_.size()); }
 
-std::string KioskKey::publicKeyFileText() const { return std::string(kPublicTag) + " " + publicHex() + "\n"; }
+std::string KioskKey::publicKeyFileText() const { return taggedHexLine(kPublicTag, public_.data(), public_.size()); }
 
 Result<std::vector<std::string>> KioskKey::readPublicKeys(const std::string& path) {
-    auto text = readTextFile(path);
-    if (!text) return text.error();
-    std::vector<std::string> keys;
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-        std::istringstream words(line);
-        std::string tag, keyHex, extra;
-        if (!(words >> tag)) continue;
-        unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-        if (tag != kPublicTag || !(words >> keyHex) || (words >> extra) || !unhex(keyHex, pk, sizeof pk))
-            return makeError(path + ": not a qkiosk kiosk public key file (lines \"" + kPublicTag + " <64 hex digits>\")");
-        keys.push_back(keyHex);
-    }
-    if (keys.empty()) return makeError(path + ": holds no kiosk public key");
-    return keys;
+    auto keys = readTaggedHex(path, kPublicTag, crypto_sign_PUBLICKEYBYTES, false);
+    if (!keys) return keys.error();
+    std::vector<std::string> out;
+    for (const auto& k : *keys) out.push_back(hex(k.data(), k.size()));
+    return out;
 }
 
 bool KioskKey::verifyRaw(const std::string& publicKeyHex, const std::string& message, const std::string& signature) {

@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/KeyFile.h"
 #include "kiosk/ScanSession.h"
 #include "qkiosk/protocol/Sha256.h"
 #include "qkiosk/protocol/UniqueFd.h"
@@ -36,27 +37,10 @@ Status initSodium() {
     return {};
 }
 
-std::string hex(const unsigned char* p, std::size_t n) { return toHex(std::span<const std::uint8_t>(p, n)); }
-
-Result<std::vector<unsigned char>> unhex(const std::string& text, std::size_t expected) {
-    std::vector<unsigned char> out(expected);
-    std::size_t len = 0;
-    if (sodium_hex2bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, nullptr) != 0 || len != expected)
-        return makeError("not " + std::to_string(expected) + " bytes of hex");
-    return out;
-}
-
-// "<tag> <hex>\n": one line, so a key can be printed, mailed and compared by eye.
 Result<std::vector<unsigned char>> readTagged(const std::string& path, const char* tag, std::size_t bytes) {
-    auto text = readTextFile(path);
-    if (!text) return text.error();
-    std::istringstream in(*text);
-    std::string t, h, rest;
-    in >> t >> h;
-    if (t != tag || (in >> rest)) return makeError(path + ": not a " + std::string(tag) + " file");
-    auto v = unhex(h, bytes);
-    if (!v) return v.error().context(path);
-    return v;
+    auto lines = readTaggedHex(path, tag, bytes, true);
+    if (!lines) return lines.error();
+    return std::move(lines->front());
 }
 
 Result<std::string> sha256Of(const std::string& path, std::uint64_t& size) {
@@ -104,12 +88,12 @@ Status generateKeys(const std::string& secretPath, const std::string& publicPath
     if (auto st = initSodium(); !st) return st;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
     crypto_sign_keypair(pk, sk);
-    const std::string secret = std::string(kSecretTag) + " " + hex(sk, sizeof sk) + "\n";
+    const std::string secret = taggedHexLine(kSecretTag, sk, sizeof sk);
     sodium_memzero(sk, sizeof sk);
     auto st = writeFileAtomically(secretPath, secret, 0600);
     sodium_memzero(const_cast<char*>(secret.data()), secret.size());
     if (!st) return st;
-    return writeFileAtomically(publicPath, std::string(kPublicTag) + " " + hex(pk, sizeof pk) + "\n");
+    return writeFileAtomically(publicPath, taggedHexLine(kPublicTag, pk, sizeof pk));
 }
 
 Status makeBundle(const std::string& secretKeyPath, const std::vector<std::string>& files, const std::string& outDir) {
@@ -141,7 +125,7 @@ Status makeBundle(const std::string& secretKeyPath, const std::vector<std::strin
     crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(text.data()), text.size(), sk->data());
     sodium_memzero(sk->data(), sk->size());
     if (auto st = writeFileAtomically(outDir + "/" + kManifestName, text); !st) return st;
-    return writeFileAtomically(outDir + "/" + kSignatureName, std::string(kSignatureTag) + " " + hex(sig, sizeof sig) + "\n");
+    return writeFileAtomically(outDir + "/" + kSignatureName, taggedHexLine(kSignatureTag, sig, sizeof sig));
 }
 
 Result<VerifiedUpdate> verifyUpdate(const std::string& dir, const std::vector<std::string>& publicKeyPaths) {
