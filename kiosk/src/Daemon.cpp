@@ -87,7 +87,9 @@ std::string Daemon::readyLine() const {
 void Daemon::maintainEngine() {
     if (engine_) {
         if (auto alive = engine_->poll(); !alive) {
+            // Between sessions nothing should kill it: an officer wants to know.
             status_("ERROR " + alive.error().message + "; loading the signatures again");
+            (void)record("engine-died", "", nlohmann::json{{"error", alive.error().message}}.dump(), true);
             engine_.reset();
         }
     }

@@ -164,6 +164,9 @@ Result<bool> ScannerService::poll() {
         if (!got) return got.error();
         if (!*got) return false;
     }
+    // A loaded service must still be there: it may have been killed between sessions.
+    if (auto how = process_.waitFor(std::chrono::milliseconds(0)))
+        return makeError("the scanner service stopped (" + (how->empty() ? std::string("exited") : *how) + ")");
     return true;
 }
 

@@ -334,6 +334,32 @@ TEST_CASE("Hotplug: a stick plugged in while the daemon runs is scanned, and its
     CHECK(daemon.stop() == 0);
 }
 
+TEST_CASE("A scanner service that dies between sessions is recorded and restarted, and the next stick is scanned",
+          "[devices][daemon]") {
+    Workspace ws;
+    const auto site = writeSite(ws);
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.addString(rootOnly("approved-stick"));
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+
+    REQUIRE(run({"pkill", "-KILL", "-P", std::to_string(daemon.pid()), "-x", "qkiosk-scanner"}).exitCode == 0);
+    const auto died = daemon.waitForLine("loading the signatures again", 10);
+    INFO(daemon.output());
+    CHECK_THAT(died, Catch::StartsWith("ERROR "));
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+
+    bed.addString(deviceOnly("approved-stick"));
+    bed.backDisk(image);
+    CHECK_THAT(daemon.waitForLine("RESULT", 60), Catch::StartsWith("RESULT FAIL 1-1 "));
+    CHECK(daemon.stop() == 0);
+    const auto records = run({QKIOSK_BIN, "log", "list", "--kind", "engine-died", "--config", site.config.string()});
+    CHECK_THAT(records.out, Catch::Contains("engine-died"));
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
+}
+
 TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next start", "[devices][daemon]") {
     Workspace ws;
     const auto site = writeSite(ws);
