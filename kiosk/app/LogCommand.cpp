@@ -1,7 +1,7 @@
 // qkiosk log: the officer's access to the quarantine log.
 //
 //   qkiosk log list   [filters] [--log DB] [--config FILE]
-//   qkiosk log show   SEQ|TICKET [--log DB] [--config FILE]
+//   qkiosk log show   SEQ|TICKET [--log DB] [--config FILE]   (a record; or a JSON array of the ticket's records)
 //   qkiosk log export --format csv|jsonl [--out FILE] [--officer NAME] [filters] [--log DB] [--config FILE]   (recorded as log-exported)
 //   qkiosk log verify [--pubkey FILE] [--log DB] [--config FILE]
 //   qkiosk log pubkey [--config FILE]
@@ -10,6 +10,7 @@
 //
 // Exit status: 0 success (verify: the chain is intact), 1 verify found a bad
 // record, 2 error.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <ctime>
@@ -64,6 +65,11 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
 json dataOf(const log::Record& r) {
     auto j = json::parse(r.data, nullptr, false);
     return j.is_object() ? j : json::object();
+}
+
+json recordJson(const log::Record& r) {
+    return {{"seq", r.seq},         {"time", r.time}, {"kind", r.kind},      {"ticket_id", r.ticketId},
+            {"data", dataOf(r)},   {"prev_hash", r.prevHash}, {"hash", r.hash}};
 }
 
 std::string str(const json& j, const char* key) {
@@ -191,15 +197,13 @@ int logCommand(const std::vector<std::string>& args) {
     if (!all) return usageError(all.error().message);
     if (o->sub == "show") {
         if (!o->target) return usageError("log show: give a record number or a ticket id");
-        bool found = false;
-        for (const auto& r : *all) {
-            if (std::to_string(r.seq) != *o->target && r.ticketId != *o->target) continue;
-            found = true;
-            json j = {{"seq", r.seq}, {"time", r.time}, {"kind", r.kind}, {"ticket_id", r.ticketId},
-                      {"data", dataOf(r)}, {"prev_hash", r.prevHash}, {"hash", r.hash}};
-            std::printf("%s\n", j.dump(2).c_str());
-        }
-        if (!found) return usageError("log show: no record " + *o->target);
+        // A record number shows that record; a ticket id every record of its session, in order.
+        const bool bySeq = std::all_of(o->target->begin(), o->target->end(), [](char c) { return c >= '0' && c <= '9'; });
+        json shown = json::array();
+        for (const auto& r : *all)
+            if (bySeq ? std::to_string(r.seq) == *o->target : r.ticketId == *o->target) shown.push_back(recordJson(r));
+        if (shown.empty()) return usageError("log show: no record " + *o->target);
+        std::printf("%s\n", (bySeq ? shown.front() : shown).dump(2).c_str());
         return 0;
     }
     if (o->sub == "list") {
@@ -229,9 +233,7 @@ int logCommand(const std::vector<std::string>& args) {
         } else {
             for (const auto& r : *all) {
                 if (!matches(r, o->filter)) continue;
-                json j = {{"seq", r.seq}, {"time", r.time}, {"kind", r.kind}, {"ticket_id", r.ticketId},
-                          {"data", dataOf(r)}, {"prev_hash", r.prevHash}, {"hash", r.hash}};
-                out += j.dump() + "\n";
+                out += recordJson(r).dump() + "\n";
             }
         }
         if (!o->out || *o->out == "-") {

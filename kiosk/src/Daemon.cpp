@@ -271,6 +271,15 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     nlohmann::json m = {{"ticket_id", ticket}, {"started", rfc3339Now()},
                         {"device", {{"vendor_id", id.vendorId}, {"product_id", id.productId}, {"serial", id.serial}, {"port", id.port}}}};
     (void)writeFileAtomically(marker, m.dump() + "\n");
+    m["devnode"] = *disk;
+    m["media_bytes"] = media->size;
+    if (auto st = record("session-start", ticket, m.dump(), false); !st) {
+        std::error_code ignored;
+        fs::remove(marker, ignored);
+        auto r = failed("the quarantine log cannot be written: " + st.error().message);
+        r.reasons.back().code = proto::ReasonCode::Unscannable;
+        return r;
+    }
 
     if (!engine_) maintainEngine();
     if (!engine_) {

@@ -271,13 +271,17 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(list.out, Catch::Contains(ticket) && Catch::Contains("fail") && Catch::Contains("0781:5567:4C530001231118116223"));
     const auto verify = run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()});
     CHECK(verify.exitCode == 0);
-    // daemon start, whitelist loaded, the device, its session, daemon stop
-    CHECK_THAT(verify.out, Catch::Contains("OK: 5 records") && Catch::Contains("up to record 5"));
+    // daemon start, whitelist loaded, the device, its session start and end, daemon stop
+    CHECK_THAT(verify.out, Catch::Contains("OK: 6 records") && Catch::Contains("up to record 6"));
     const auto csv = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--config", site.config.string()});
     CHECK(csv.out.rfind("\xEF\xBB\xBFseq,time,kind,ticket_id", 0) == 0);
     CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
     const auto show = run({QKIOSK_BIN, "log", "show", ticket, "--config", site.config.string()});
-    CHECK(json::parse(show.out).at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
+    const auto session = json::parse(show.out);   // the session's records: its start, then its verdict
+    REQUIRE(session.size() == 2);
+    CHECK(session[0].at("kind") == "session-start");
+    CHECK(session[0].at("data").at("devnode") == "/dev/sdb");
+    CHECK(session[1].at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
 
     // Its ticket is signed by the kiosk, and says what the report says.
     const auto checked = run({QKIOSK_BIN, "verify", "--ticket", (site.spool / (ticket + ".ticket")).string(), "--image",
