@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "kiosk/Manifest.h"
 #include "kiosk/ScanSession.h"
@@ -221,6 +222,8 @@ Result<std::vector<FileRecord>> parseManifest(std::string_view section) {
     return files;
 }
 
+std::string headlineOf(bool pass) { return pass ? "合格 PASS" : "不合格 FAIL"; }
+
 }  // namespace
 
 std::string plainWords(const std::string& code) {
@@ -265,7 +268,7 @@ Ticket issue(const Report& r, const std::string& kioskId, const log::KioskKey& k
     f.dbTime = r.engine.dbTime;
     f.signatureAgeDays = signatureAgeText(r.engine);
 
-    t.headline = r.pass ? "合格 PASS" : "不合格 FAIL";
+    t.headline = headlineOf(r.pass);
     t.lines = humanLines(r, f, t.headline);
     t.compact = compactOf(f, key);
 
@@ -286,7 +289,8 @@ Result<Checked> check(const std::string& text, const std::vector<std::string>& k
     if (all.starts_with(kCompactPrefix) && all.find('\n') == std::string_view::npos) {
         auto c = checkCompact(all, keys);
         if (!c) return c.error();
-        return Checked{std::move(c->first), std::move(c->second), std::nullopt};
+        const bool pass = c->first.pass;
+        return Checked{std::move(c->first), std::move(c->second), std::nullopt, headlineOf(pass), {}, std::string(all)};
     }
     const auto sigAt = all.rfind(std::string("\n") + std::string(kSignatureLine));
     if (sigAt == std::string_view::npos) return makeError("not a qkiosk ticket, or its signature line is missing");
@@ -311,7 +315,12 @@ Result<Checked> check(const std::string& text, const std::vector<std::string>& k
     if (!files) return files.error();
     if (files->size() != c->first.files || manifestSha256(*files) != c->first.manifestSha256)
         return makeError("the ticket's file list does not match its manifest SHA-256");
-    return Checked{std::move(c->first), *signer, std::move(*files)};
+    const bool pass = c->first.pass;
+    Checked out{std::move(c->first), *signer, std::move(*files), headlineOf(pass), {}, {}};
+    out.compact = body.substr(compactAt + 1 + kCompactLine.size(), compactEnd - compactAt - 1 - kCompactLine.size());
+    std::istringstream human(body.substr(0, compactAt));
+    for (std::string line; std::getline(human, line);) out.lines.push_back(line);
+    return out;
 }
 
 Difference compare(const std::vector<FileRecord>& ticket, const std::vector<FileRecord>& media) {

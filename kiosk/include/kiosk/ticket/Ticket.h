@@ -51,6 +51,9 @@ struct Checked {
     Facts facts;
     std::string publicKeyHex;                      // the key that signed it
     std::optional<std::vector<FileRecord>> files;  // the manifest; absent for a bare compact form
+    std::string headline;                          // as issued (a reprint shows what was signed)
+    std::vector<std::string> lines;                // empty for a bare compact form
+    std::string compact;
 };
 
 // Checks a ticket file's text, or a bare compact form, against the public
