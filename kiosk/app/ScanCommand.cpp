@@ -10,6 +10,7 @@
 #include "kiosk/devices/UdevDeviceSource.h"
 #include "kiosk/AtomicFile.h"
 #include "kiosk/Config.h"
+#include "kiosk/Evidence.h"
 #include "kiosk/Media.h"
 #include "kiosk/Report.h"
 #include "kiosk/ScanSession.h"
@@ -26,6 +27,7 @@ int usageError(const std::string& message) {
 
 int scanCommand(const std::vector<std::string>& args) {
     std::optional<std::string> image, device, db, json, configPath, policyPath, logPath, ticketPath;
+    std::optional<std::string> evidenceDir;
     bool quiet = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -46,6 +48,8 @@ int scanCommand(const std::vector<std::string>& args) {
             if (!value(configPath)) return usageError("scan: --config needs a file");
         } else if (a == "--quiet" || a == "-q") {
             quiet = true;
+        } else if (a == "--evidence") {
+            if (!value(evidenceDir)) return usageError("scan: --evidence needs a directory (the evidence vault)");
         } else if (a == "--policy") {
             if (!value(policyPath)) return usageError("scan: --policy needs a file");
         } else if (a == "--log") {
@@ -94,16 +98,30 @@ int scanCommand(const std::vector<std::string>& args) {
     }
 
     if (auto st = (*scanner)->waitReady(std::chrono::minutes(10)); !st) return usageError(st.error().message);
-    ScanSession session(ScanOptions{scanner->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, identity, {}, {}});
+    // --evidence DIR: on a FAIL with findings, a case in that vault (kiosk/Evidence.h).
+    std::optional<EvidenceCollection> evidence;
+    if (evidenceDir) {
+        EvidenceSettings vault = config.evidence;
+        vault.dir = *evidenceDir;
+        evidence.emplace(vault);
+    }
+    ScanOptions options{scanner->get(), config.scan, config.sandbox, config.maxSignatureAgeDays, identity, {}, {}};
+    options.evidence = evidence ? &*evidence : nullptr;
+    ScanSession session(std::move(options));
     auto report = session.run(*media);
     if (!report) return usageError(report.error().message);
     for (const auto& r : policyReasons) addReason(*report, r.code, "/", r.detail);
+    if (evidence) evidence->finish(*report, *media, config.kioskId);
 
     // The quarantine log first: a verdict that is not recorded is not given.
     if (logPath) {
         auto qlog = log::openSignedLog(*logPath, config.kioskKey);
         if (!qlog) return usageError(qlog.error().message);
         if (auto r = qlog->appendSigned("session", report->ticketId, toJson(*report)); !r) return usageError(r.error().message);
+        if (report->evidence) {
+            const auto [kind, data] = custodyRecord(*report);
+            if (auto r = qlog->appendSigned(kind, report->ticketId, data); !r) return usageError(r.error().message);
+        }
     }
 
     // The ticket is signed with the kiosk's key (created on first use).

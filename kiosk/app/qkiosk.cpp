@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  scan (--image FILE | --device /dev/sdX) [--db DIR] [--policy FILE]\n"
     "       [--config FILE] [--json FILE|-] [--ticket FILE] [--log DB] [--quiet]\n"
+    "       [--evidence DIR]   on a FAIL with findings, keep the files and a media image in DIR\n"
     "      read the media in userspace and scan every file with libclamav;\n"
     "      exit 0 PASS, 1 FAIL, 2 error\n"
     "  verify --ticket FILE (--image FILE | --device DEV) [--pubkey FILE] [--config FILE]\n"
@@ -37,6 +38,10 @@ constexpr const char* kUsage =
     "      --owner, --kind; verify checks the hash chain and the kiosk's signatures (exit 1 if tampered)\n"
     "  log prune --through YYYY-MM-DD --officer NAME [--config FILE]\n"
     "      delete records older than the retention period (log_retention_days, 365); itself logged\n"
+    "  evidence list|show TICKET [--config FILE] [--vault DIR]\n"
+    "  evidence export TICKET --to DIR --officer NAME [--log DB] [--config FILE] [--vault DIR]\n"
+    "      the evidence vault (offending files and media images of FAILs with findings);\n"
+    "      export re-checks every SHA-256 (exit 1 on a mismatch) and is recorded in the log\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
     if (cmd == "signatures") return kiosk::app::signaturesCommand(args);
     if (cmd == "log") return kiosk::app::logCommand(args);
     if (cmd == "verify") return kiosk::app::verifyCommand(args);
+    if (cmd == "evidence") return kiosk::app::evidenceCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

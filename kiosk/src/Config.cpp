@@ -140,7 +140,8 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     Config c;
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
                                   "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days",
-                                  "min_free_space", "ticket"}, ""));
+                                  "min_free_space", "ticket", "evidence_dir", "evidence_image", "evidence_image_limit",
+                                  "evidence_reserve"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -210,6 +211,15 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
                 return makeError(where(sourceName, t->get("archive")->source()) + ": \"archive\" may list \"pdf\" and \"png\"");
     }
     QK_CHECK(r.strings(root, "update_keys", c.updateKeys));
+    // The evidence vault: it cannot be turned off, only the image can.
+    QK_CHECK(r.string(root, "evidence_dir", c.evidence.dir));
+    if (c.evidence.dir.empty()) return makeError(where(sourceName, root.get("evidence_dir")->source()) + ": \"evidence_dir\" must not be empty");
+    if (const auto* node = root.get("evidence_image")) {
+        if (!node->as_boolean()) return makeError(where(sourceName, node->source()) + ": \"evidence_image\" must be true or false");
+        c.evidence.image = node->as_boolean()->get();
+    }
+    QK_CHECK(r.size(root, "evidence_image_limit", c.evidence.imageLimit, 1ull << 50));
+    QK_CHECK(r.size(root, "evidence_reserve", c.evidence.reserve, 1ull << 50));
     return c;
 }
 

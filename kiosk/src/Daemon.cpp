@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/Evidence.h"
 #include "kiosk/Media.h"
 #include "kiosk/ScanSession.h"
 #include "kiosk/ticket/Ticket.h"
@@ -289,7 +290,10 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         r.reasons.back().code = proto::ReasonCode::Unscannable;
         return r;
     }
-    ScanSession session(ScanOptions{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}});
+    EvidenceCollection evidence(config_.evidence);
+    ScanOptions options{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
+    options.evidence = &evidence;
+    ScanSession session(std::move(options));
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {
@@ -300,8 +304,21 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     }
     report->ticketId = ticket;
     for (const auto& x : decision.reasons) addReason(*report, x.code, "/", x.detail);
+    collectEvidence(evidence, *report, *media, d.name);   // the marker stays while the image is taken
     fs::remove(marker, ec);
     return std::move(*report);
+}
+
+void Daemon::collectEvidence(EvidenceCollection& evidence, Report& r, const Media& media, const std::string& port) {
+    if (hasEvidenceFindings(r)) status_("EVIDENCE " + port + " " + r.ticketId + " collecting");
+    evidence.finish(r, media, config_.kioskId);
+    if (!r.evidence) return;
+    // The chain of custody starts in the log, signed, with every hash.
+    const auto [kind, data] = custodyRecord(r);
+    (void)record(kind, r.ticketId, data, true);
+    const auto& e = *r.evidence;
+    if (e.caseDir.empty()) status_("EVIDENCE " + port + " " + r.ticketId + " missing: " + e.missing);
+    else status_("EVIDENCE " + port + " " + r.ticketId + " stored " + e.caseDir + (e.missing.empty() ? "" : " (incomplete: " + e.missing + ")"));
 }
 
 void Daemon::finish(const Report& r, const std::string& port) {

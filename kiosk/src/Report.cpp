@@ -28,6 +28,28 @@ void addReason(Report& r, proto::ReasonCode code, std::string path, std::string 
     r.pass = false;
 }
 
+namespace {
+
+nlohmann::json evidenceJson(const Evidence& e) {
+    using nlohmann::json;
+    json ev = {{"case", e.caseDir.empty() ? json(nullptr) : json(e.caseDir)}, {"case_sha256", e.caseSha256}};
+    ev["files"] = json::array();
+    for (const auto& f : e.files) {
+        json jf = {{"path", f.path}, {"size", f.size}, {"sha256", f.sha256},
+                   {"stored", f.stored.empty() ? json(nullptr) : json(f.stored)}};
+        if (!f.missing.empty()) jf["missing"] = f.missing;
+        ev["files"].push_back(std::move(jf));
+    }
+    if (e.image.stored.empty()) ev["image"] = {{"skipped", e.image.skipped}};
+    else ev["image"] = {{"stored", e.image.stored}, {"size", e.image.size}, {"sha256", e.image.sha256}};
+    if (!e.missing.empty()) ev["missing"] = e.missing;
+    return ev;
+}
+
+}  // namespace
+
+std::string toJson(const Evidence& e) { return evidenceJson(e).dump(); }
+
 std::string toJson(const Report& r) {
     using nlohmann::json;
     json j;
@@ -72,6 +94,7 @@ std::string toJson(const Report& r) {
     json files = json::array();
     for (const auto& f : r.files) files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}, {"mime", f.mime}});
     j["files"] = std::move(files);
+    j["evidence"] = r.evidence ? evidenceJson(*r.evidence) : json(nullptr);
     return j.dump(2) + "\n";
 }
 
@@ -110,6 +133,21 @@ std::string toSummary(const Report& r) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f s", r.seconds);
     out << "Ticket:     " << r.ticketId << "   Time: " << secs << "\n";
+    if (r.evidence) {
+        const auto& e = *r.evidence;
+        std::size_t stored = 0;
+        for (const auto& f : e.files) stored += !f.stored.empty();
+        if (e.caseDir.empty()) {
+            out << "Evidence:   NOT STORED: " << e.missing << "\n";
+        } else {
+            out << "Evidence:   " << e.caseDir << " (" << stored << " of " << e.files.size() << " file(s), ";
+            if (e.image.stored.empty()) out << "no media image: " << e.image.skipped;
+            else out << "media image " << humanBytes(e.image.size);
+            out << ")";
+            if (!e.missing.empty()) out << "; INCOMPLETE: " << e.missing;
+            out << "\n";
+        }
+    }
     return out.str();
 }
 

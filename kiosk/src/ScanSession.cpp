@@ -16,7 +16,9 @@
 #include <set>
 #include <thread>
 
+#include "kiosk/Evidence.h"
 #include "kiosk/FileTypePolicy.h"
+#include "kiosk/HashedCopy.h"
 #include "kiosk/Manifest.h"
 #include "kiosk/PrivateTempDir.h"
 #include "kiosk/ScannerService.h"
@@ -109,6 +111,12 @@ public:
     }
 
     bool hasPending() const { return !pending_.empty(); }
+    std::size_t reasonCount() const { return reasons_.size(); }
+    // Whether a finding that calls for evidence was recorded after the first `from` reasons.
+    bool evidenceSince(std::size_t from) const {
+        return std::any_of(reasons_.begin() + static_cast<std::ptrdiff_t>(from), reasons_.end(),
+                           [](const Reason& r) { return isEvidenceFinding(r.code); });
+    }
     std::size_t fileCount() const { return files_.size(); }
 
     Report finish(Report r) {
@@ -139,22 +147,6 @@ private:
     std::uint64_t lastId_ = 0;
     std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
 };
-
-// Copies a sealed memfd's bytes to `to` (created, never overwritten).
-Status keepCopy(int fd, std::uint64_t size, const std::string& to) {
-    UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!out.valid()) return makeError(to + ": " + std::strerror(errno));
-    std::vector<char> buf(1 << 20);
-    std::uint64_t off = 0;
-    while (off < size) {
-        const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
-        if (n <= 0) return makeError(to + ": cannot copy from the media");
-        if (::write(out.get(), buf.data(), static_cast<std::size_t>(n)) != n) return makeError(to + ": " + std::strerror(errno));
-        off += static_cast<std::uint64_t>(n);
-    }
-    if (::fsync(out.get()) != 0) return makeError(to + ": " + std::strerror(errno));
-    return {};
-}
 
 // How a worker ended, in words an officer can act on.
 std::string explainEnd(const std::string& how, const WorkerLimits& limits) {
@@ -268,6 +260,12 @@ Result<Report> ScanSession::run(Media& media) {
 
     Collector c(s, !scanning);
     Progress progress;
+    // With evidence on: each file's content while its scan result is pending.
+    struct Held {
+        UniqueFd fd;
+        FileRecord file;
+    };
+    std::map<std::uint64_t, Held> held;
     // Each worker's first message says it is sandboxed; nothing else is taken before it.
     bool readerOpen = true, readerDone = false, readerSandboxed = false, scannerOpen = scanning, scannerReady = false;
     auto lastWord = Clock::now();
@@ -282,12 +280,14 @@ Result<Report> ScanSession::run(Media& media) {
     // The scanner is gone or unusable: nothing sent to it will be answered,
     // and the reader would wait for acknowledgements forever. End both.
     auto scannerGone = [&](const std::string& why) {
-        if (!scannerOpen) return;
-        scanner->kill();
-        scanner->channel().close();
+        if (scanner) {
+            scanner->kill();
+            scanner->channel().close();
+        }
         scannerOpen = false;
         c.reason(ReasonCode::Unscannable, "/", why);
         c.abandonPending("not scanned: the scanner stopped");
+        held.clear();
         if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + why);
     };
     // A broken channel usually means the worker died: say how, rather than
@@ -323,7 +323,7 @@ Result<Report> ScanSession::run(Media& media) {
         if (n == 0) {
             const std::string why = "no progress for " + std::to_string(s.stallTimeoutSeconds) + " s: the scan was stopped";
             if (readerOpen && !readerDone) stopReader(ReasonCode::ReadError, "media reader stalled: " + why);
-            if (scannerOpen) scannerGone(why);
+            if (scanning) scannerGone(why);
             break;
         }
 
@@ -364,17 +364,28 @@ Result<Report> ScanSession::run(Media& media) {
                             st = e.error();
                             break;
                         }
+                        const auto reasonsBefore = c.reasonCount();
                         auto toScan = c.file(*e, msg.fd.valid());
                         if (!toScan) {
                             st = toScan.error();
                             break;
                         }
+                        const FileRecord record{e->path, e->size, toHex(e->sha256), ""};
+                        if (options_.evidence && *toScan) {
+                            held.emplace(e->id, Held{UniqueFd(::fcntl(msg.fd.get(), F_DUPFD_CLOEXEC, 3)), record});
+                        } else if (options_.evidence && c.evidenceSince(reasonsBefore)) {
+                            // Found by its name alone (empty, or over the scan limit): no content to hold.
+                            if (auto kept = options_.evidence->keep(-1, record); !kept)
+                                c.reason(ReasonCode::ReadError, e->path, kept.error().message);
+                        }
                         ++progress.filesSeen;
                         progress.bytesSeen += e->size;
                         progress.currentPath = e->path;
                         if (*toScan && options_.keep && options_.keep(e->path)) {
-                            if (auto kept = keepCopy(msg.fd.get(), e->size, options_.keepDir + "/" + baseName(e->path)); !kept)
-                                c.reason(ReasonCode::ReadError, e->path, kept.error().message);
+                            auto kept = copyToNewFile(msg.fd.get(), e->size, e->path, options_.keepDir + "/" + baseName(e->path), 0600);
+                            if (!kept) c.reason(ReasonCode::ReadError, e->path, kept.error().message);
+                            else if (toHex(*kept) != record.sha256)
+                                c.reason(ReasonCode::ReadError, e->path, "the copy does not match the SHA-256 the media reader reported");
                         }
                         if (*toScan) {
                             scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path)}),
@@ -445,7 +456,15 @@ Result<Report> ScanSession::run(Media& media) {
             } else if (msg.frame.type == proto::MsgType::ScanResult && scannerReady) {
                 auto res = proto::decodeScanResult(msg.frame);
                 if (res) {
+                    const auto reasonsBefore = c.reasonCount();
                     st = c.result(*res);
+                    if (auto h = held.find(res->id); st && h != held.end()) {
+                        // Kept as evidence if it has a finding; let go of it at once if not.
+                        if (c.evidenceSince(reasonsBefore))
+                            if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
+                                c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
+                        held.erase(h);
+                    }
                     if (st) {
                         ++progress.filesDone;
                         if (progress_) progress_(progress);

@@ -102,7 +102,8 @@ Site writeSite(Workspace& ws, const std::string& expires = "2099-12-31", const s
                                "purpose = \"CT firmware maintenance\"\nexpires = \"" + expires + "\"\n");
     ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + s.whitelist.string() +
                                 "\"\nspool_dir = \"" + s.spool.string() + "\"\nlog = \"" + (ws.path() / "log.db").string() +
-                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n" + extra);
+                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\nevidence_dir = \"" +
+                                (ws.path() / "evidence").string() + "\"\n" + extra);
     return s;
 }
 
@@ -271,17 +272,19 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(list.out, Catch::Contains(ticket) && Catch::Contains("fail") && Catch::Contains("0781:5567:4C530001231118116223"));
     const auto verify = run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()});
     CHECK(verify.exitCode == 0);
-    // daemon start, whitelist loaded, the device, its session start and end, daemon stop
-    CHECK_THAT(verify.out, Catch::Contains("OK: 6 records") && Catch::Contains("up to record 6"));
+    // daemon start, whitelist loaded, the device, its session start, its evidence, its session, daemon stop
+    CHECK_THAT(verify.out, Catch::Contains("OK: 7 records") && Catch::Contains("up to record 7"));
     const auto csv = run({QKIOSK_BIN, "log", "export", "--format", "csv", "--config", site.config.string()});
     CHECK(csv.out.rfind("\xEF\xBB\xBFseq,time,kind,ticket_id", 0) == 0);
     CHECK_THAT(csv.out, Catch::Contains(ticket) && Catch::Contains("infected /p1/tools/eicar.com"));
     const auto show = run({QKIOSK_BIN, "log", "show", ticket, "--config", site.config.string()});
-    const auto session = json::parse(show.out);   // the session's records: its start, then its verdict
-    REQUIRE(session.size() == 2);
+    const auto session = json::parse(show.out);   // the session's records: its start, its evidence, its verdict
+    REQUIRE(session.size() == 3);
     CHECK(session[0].at("kind") == "session-start");
     CHECK(session[0].at("data").at("devnode") == "/dev/sdb");
-    CHECK(session[1].at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
+    CHECK(session[1].at("kind") == "evidence-collected");
+    CHECK(session[2].at("kind") == "session");
+    CHECK(session[2].at("data").at("manifest_sha256") == reports[0].at("manifest_sha256"));
 
     // Its ticket is signed by the kiosk, and says what the report says.
     const auto checked = run({QKIOSK_BIN, "verify", "--ticket", (site.spool / (ticket + ".ticket")).string(), "--image",
@@ -292,6 +295,16 @@ TEST_CASE("The daemon authorizes only the storage interface of an admitted stick
     CHECK_THAT(slurp(site.spool / (ticket + ".ticket")),
                Catch::Contains("承認 Approval: Example Medical Systems K.K. / CT firmware maintenance / 期限 until 2099-12-31") &&
                    Catch::Contains("機器 Device: 0781:5567 シリアル serial 4C530001231118116223"));
+
+    // The FAIL with a finding left a case in the vault: the infected file and the whole stick's image.
+    CHECK_THAT(daemon.output(), Catch::Contains("EVIDENCE 1-1 " + ticket + " stored"));
+    const auto caseDir = ws.path() / "evidence" / ticket;
+    CHECK(reports[0].at("evidence").at("case") == caseDir.string());
+    CHECK(sha256File(caseDir / "media.img") == sha256File(image));
+    CHECK(slurp(caseDir / sha256File(ws.path() / "stick/tools/eicar.com")) == eicar());
+    const auto custody = run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", "evidence-collected", "--config",
+                              site.config.string()});
+    CHECK(json::parse(custody.out).at("data").at("image").at("sha256") == sha256File(image));
 }
 
 TEST_CASE("The daemon refuses a stick that is also a keyboard and never authorizes it", "[devices][daemon]") {

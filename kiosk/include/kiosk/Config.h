@@ -43,6 +43,15 @@ struct TicketSettings {
     std::vector<std::string> archive{"pdf"};    // pictures kept in the spool: "pdf", "png"
 };
 
+// The evidence vault (kiosk/Evidence.h, docs/admin.md#evidence): on a FAIL
+// with findings, the offending files and a raw image of the whole media.
+struct EvidenceSettings {
+    std::string dir = "/var/lib/qkiosk/evidence";   // root-only (0700), one folder per ticket
+    bool image = true;                              // also a raw image of the whole media, with its SHA-256
+    std::uint64_t imageLimit = 32ull << 30;         // larger media: no image (the case says why)
+    std::uint64_t reserve = 1ull << 30;             // free space every piece of evidence leaves on the vault's disk
+};
+
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
@@ -59,6 +68,7 @@ struct Config {
     SandboxSettings sandbox;
     TicketSettings ticket;
     std::vector<std::string> updateKeys;   // public keys (files) that may sign signature update bundles
+    EvidenceSettings evidence;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/qkiosk/qkiosk.toml";

@@ -15,6 +15,9 @@
 //   IDENTIFYING <port>
 //   REFUSED <port> <ticket> <code>: <detail>
 //   SCANNING <port> <devnode>
+//   EVIDENCE <port> <ticket> collecting   a FAIL with findings: the files and the media image go to the vault
+//   EVIDENCE <port> <ticket> stored <case dir> [(incomplete: <why>)]
+//   EVIDENCE <port> <ticket> missing: <why>   nothing could be stored (full disk, unusable vault)
 //   RESULT <PASS|FAIL> <port> <ticket>
 //   REMOVE-MEDIA <port>
 //   REMOVED <port>
@@ -41,6 +44,9 @@
 
 namespace kiosk {
 
+class EvidenceCollection;
+struct Media;
+
 class Daemon {
 public:
     Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
@@ -64,6 +70,8 @@ private:
     Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
     void finish(const Report& r, const std::string& port);
+    // On a FAIL with findings: the case in the evidence vault and its record in the log.
+    void collectEvidence(EvidenceCollection& evidence, Report& r, const Media& media, const std::string& port);
     void recoverInterrupted();
     // Whether the spool and the log still have `min_free_space` free.
     Status checkFreeSpace() const;

@@ -54,6 +54,30 @@ struct DeviceIdentity {
     std::optional<ApprovalInfo> approval;   // the whitelist entry it matched
 };
 
+// What a FAIL with findings left in the evidence vault (kiosk/Evidence.h).
+struct EvidenceFile {
+    std::string path;      // on the media; for a hit inside an archive, the whole top-level file
+    std::uint64_t size = 0;
+    std::string sha256;    // hex, of the content (the manifest's)
+    std::string stored;    // its name in the case folder (its SHA-256), "" when it is not there
+    std::string missing;   // why it is not there
+};
+
+struct EvidenceImage {
+    std::string stored;    // "media.img", "" when not taken
+    std::uint64_t size = 0;
+    std::string sha256;    // hex, of the whole media as read
+    std::string skipped;   // why it was not taken
+};
+
+struct Evidence {
+    std::string caseDir;      // the case folder, "" when nothing could be stored
+    std::string caseSha256;   // hex, of its case.json
+    std::vector<EvidenceFile> files;
+    EvidenceImage image;
+    std::string missing;      // why the case (or its case.json) could not be stored
+};
+
 struct Report {
     bool pass = false;
     std::vector<Reason> reasons;
@@ -70,6 +94,7 @@ struct Report {
     std::string ticketId;
     std::string started, finished;       // RFC 3339, UTC
     double seconds = 0;
+    std::optional<Evidence> evidence;    // set on a FAIL with findings when evidence is collected
 };
 
 // Adds findings from outside the media (device policy, signature age): any
@@ -81,6 +106,9 @@ std::string humanBytes(std::uint64_t bytes);
 
 // JSON text of the report (DESIGN.md's schema plus documented extensions).
 std::string toJson(const Report& r);
+
+// JSON text of the report's "evidence" object (docs/report-format.md).
+std::string toJson(const Evidence& e);
 
 // The summary `qkiosk scan` prints for a person.
 std::string toSummary(const Report& r);

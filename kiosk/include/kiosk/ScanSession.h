@@ -18,6 +18,7 @@
 namespace kiosk {
 
 class ScannerService;
+class EvidenceCollection;
 
 struct ScanOptions {
     ScannerService* scanner = nullptr;   // the warm engine; must be ready
@@ -25,14 +26,22 @@ struct ScanOptions {
     SandboxSettings sandbox;
     std::uint32_t maxSignatureAgeDays = 7;   // older signatures: FAIL signatures-outdated
     std::optional<DeviceIdentity> device;
-    // Files to copy out of the media while it is read (a signature update on
-    // an officer's stick): `keep(path)` says which, they land in `keepDir`
-    // under their base name. Only their bytes are copied, never interpreted.
+    // Files copied out of the media while it is read, from the sealed content
+    // the reader sent: only their bytes, never interpreted, hashed on the way
+    // and checked against the reader's SHA-256 (a mismatch is a read-error).
+    //  * `keep(path)` says which files are wanted whatever their scan result (a
+    //    signature update on an officer's stick); they land in `keepDir` under
+    //    their base name.
+    //  * `evidence`: the files with an infected, blocked-file-type or
+    //    type-mismatch finding go to this session's evidence (kiosk/Evidence.h).
+    //    Each file's content is held only while its scan result is pending, so
+    //    memory stays bounded by what is in flight anyway.
     std::function<bool(const std::string& path)> keep;
     std::string keepDir;
     // Read and hash every file, scan none (`qkiosk verify`): no scanner and no
     // signatures are needed, and the report is a manifest, never a verdict.
     bool manifestOnly = false;
+    EvidenceCollection* evidence = nullptr;
 };
 
 // Days since the newest signature database was built (db_time), or nullopt

@@ -78,3 +78,29 @@ TEST_CASE("Sizes that do not fit are errors, never a crash", "[Config]") {
         CHECK_THAT(err("MiB"), Catch::Contains("must be a size like"));
     }
 }
+
+TEST_CASE("The evidence vault's keys: defaults, sizes with units, and errors", "[Config]") {
+    auto d = parseConfig("", "empty.toml");
+    REQUIRE(d.ok());
+    CHECK(d->evidence.dir == "/var/lib/qkiosk/evidence");
+    CHECK(d->evidence.image);
+    CHECK(d->evidence.imageLimit == 32ull << 30);
+    CHECK(d->evidence.reserve == 1ull << 30);
+
+    auto c = parseConfig("evidence_dir = \"/srv/vault\"\nevidence_image = false\nevidence_image_limit = \"64 GiB\"\n"
+                         "evidence_reserve = \"512MiB\"\n", "e.toml");
+    REQUIRE(c.ok());
+    CHECK(c->evidence.dir == "/srv/vault");
+    CHECK_FALSE(c->evidence.image);
+    CHECK(c->evidence.imageLimit == 64ull << 30);
+    CHECK(c->evidence.reserve == 512ull << 20);
+
+    auto notBool = parseConfig("evidence_image = \"yes\"\n", "b.toml");
+    REQUIRE_FALSE(notBool.ok());
+    CHECK_THAT(notBool.error().message, Catch::StartsWith("b.toml:1:") && Catch::Contains("true or false"));
+    auto empty = parseConfig("evidence_dir = \"\"\n", "d.toml");
+    REQUIRE_FALSE(empty.ok());
+    CHECK_THAT(empty.error().message, Catch::Contains("must not be empty"));
+    CHECK_FALSE(parseConfig("evidence_image_limit = \"lots\"\n", "l.toml").ok());
+    CHECK_FALSE(parseConfig("evidence_images = true\n", "t.toml").ok());
+}
