@@ -13,6 +13,7 @@ int runCommand(const std::vector<std::string>& args);
 int signaturesCommand(const std::vector<std::string>& args);
 int logCommand(const std::vector<std::string>& args);
 int verifyCommand(const std::vector<std::string>& args);
+int ticketCommand(const std::vector<std::string>& args);
 int evidenceCommand(const std::vector<std::string>& args);
 
 // Prints "qkiosk: <message>" on stderr and returns 2.

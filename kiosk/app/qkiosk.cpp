@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  verify --ticket FILE (--image FILE | --device DEV) [--pubkey FILE] [--config FILE]\n"
     "      check the ticket's kiosk signature and that the media's files are still\n"
     "      the ones scanned (read-only); exit 0 match and PASS, 1 mismatch, forged or FAIL\n"
+    "  ticket pending|print TICKET [--printer SPEC]|render TICKET --format pdf|png|escpos|text --out FILE\n"
+    "      the spool's tickets: those whose print failed, print again, render (signature checked first)\n"
     "  devices [--policy FILE] [--config FILE] [--json]\n"
     "      list attached USB devices with interfaces and the policy decision\n"
     "  run [--config FILE]\n"
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "signatures") return kiosk::app::signaturesCommand(args);
     if (cmd == "log") return kiosk::app::logCommand(args);
     if (cmd == "verify") return kiosk::app::verifyCommand(args);
+    if (cmd == "ticket") return kiosk::app::ticketCommand(args);
     if (cmd == "evidence") return kiosk::app::evidenceCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);

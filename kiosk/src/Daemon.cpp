@@ -18,6 +18,7 @@
 #include "kiosk/Media.h"
 #include "kiosk/ScanSession.h"
 #include "kiosk/ticket/Ticket.h"
+#include "kiosk/ticket/TicketPrinting.h"
 #include "qkiosk/protocol/Sha256.h"
 
 namespace kiosk {
@@ -165,6 +166,9 @@ Status Daemon::start() {
     std::error_code ec;
     fs::create_directories(config_.spoolDir, ec);
     if (ec) return makeError(config_.spoolDir + ": " + ec.message());
+    auto printer = ticket::parsePrinter(config_.ticket.printer);
+    if (!printer) return printer.error().context("[ticket] printer");
+    printer_ = *printer;
     // The quarantine log and the key that signs it: without them the kiosk does not start.
     auto signedLog = log::openSignedLog(config_.log, config_.kioskKey);
     if (!signedLog) return signedLog.error();
@@ -330,6 +334,12 @@ void Daemon::finish(const Report& r, const std::string& port) {
     if (auto s = writeFileAtomically(base + ".ticket", ticket.text); !s) status_("ERROR " + s.error().message);
     if (auto s = writeFileAtomically(base + ".json", toJson(r)); !s) status_("ERROR " + s.error().message);
     if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
+    // Pictures and paper last: a slow or jammed printer never holds up the verdict.
+    const auto layout = ticket::layoutOf(ticket);
+    if (auto s = ticket::archive(layout, config_.ticket.archive, base); !s) status_("ERROR " + s.error().message);
+    if (auto s = ticket::printRecorded(printer_, layout, config_.spoolDir, r.ticketId, *log_, false); !s)
+        status_("PRINT-FAILED " + r.ticketId + " " + s.error().message + " (the ticket is kept: qkiosk ticket print " +
+                r.ticketId + ")");
 }
 
 void Daemon::handleDevice(const std::string& name) {

@@ -329,6 +329,67 @@ TEST_CASE("The daemon refuses a stick that is also a keyboard and never authoriz
     CHECK(reports[0].at("device").at("interfaces") == json::array({"03:01:01", "08:06:50"}));
 }
 
+TEST_CASE("Every ticket is archived and printed, and a failed print is recorded, kept and printed again later",
+          "[devices][daemon][ticket]") {
+    Workspace ws;
+    const auto printerFile = ws.write("printer.bin", "");   // stands for /dev/usb/lp0
+    std::string printer = "escpos:" + printerFile.string();
+    bool jammed = false;
+    SECTION("the printer works") {}
+    SECTION("the printer is unplugged") {
+        printer = "escpos:" + (ws.path() / "unplugged/lp0").string();
+        jammed = true;
+    }
+    const auto site = writeSite(ws, "2099-12-31", "[ticket]\nprinter = \"" + printer + "\"\narchive = [\"pdf\", \"png\"]\n");
+    Testbed bed;
+    bed.load("composite-badusb");
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    const auto refused = daemon.waitForLine("REFUSED", 30);
+    INFO(daemon.output());
+    REQUIRE_FALSE(refused.empty());
+    CHECK(daemon.stop() == 0);
+    const auto reports = spoolReports(site.spool);
+    REQUIRE(reports.size() == 1);
+    const std::string ticket = reports[0].at("ticket_id");
+    CHECK(slurp(site.spool / (ticket + ".pdf")).rfind("%PDF-", 0) == 0);
+    CHECK(slurp(site.spool / (ticket + ".png")).rfind("\x89PNG", 0) == 0);
+    const auto cfg = site.config.string();
+    const auto pending = [&] { return run({QKIOSK_BIN, "ticket", "pending", "--config", cfg}).out; };
+    const auto printed = [&] { return run({QKIOSK_BIN, "log", "list", "--kind", "ticket-printed", "--config", cfg}).out; };
+
+    if (!jammed) {
+        CHECK(slurp(printerFile).rfind("\x1b@", 0) == 0);   // ESC @, then the raster
+        CHECK_THAT(printed(), Catch::Contains(ticket));
+        CHECK(pending().empty());
+        return;
+    }
+    CHECK_THAT(daemon.output(), Catch::Contains("PRINT-FAILED " + ticket) && Catch::Contains("qkiosk ticket print " + ticket));
+    CHECK_THAT(pending(), Catch::StartsWith(ticket) && Catch::Contains("unplugged/lp0"));
+    CHECK_THAT(run({QKIOSK_BIN, "log", "list", "--kind", "ticket-print-failed", "--config", cfg}).out, Catch::Contains(ticket));
+
+    // Somebody edits the spool's ticket: it is not reproduced.
+    const auto original = slurp(site.spool / (ticket + ".ticket"));
+    auto edited = original;
+    edited.replace(edited.find("不合格 FAIL"), std::string("不合格 FAIL").size(), "合格 PASS");
+    ws.write("spool/" + ticket + ".ticket", edited);
+    const auto refusedReprint = run({QKIOSK_BIN, "ticket", "print", ticket, "--printer", "escpos:" + printerFile.string(), "--config", cfg});
+    CHECK(refusedReprint.exitCode == 1);
+    CHECK(slurp(printerFile).empty());
+
+    // The printer is back: the officer prints the kept ticket.
+    ws.write("spool/" + ticket + ".ticket", original);
+    const auto reprint = run({QKIOSK_BIN, "ticket", "print", ticket, "--printer", "escpos:" + printerFile.string(), "--config", cfg});
+    INFO(reprint.out << reprint.err);
+    CHECK(reprint.exitCode == 0);
+    CHECK(slurp(printerFile).rfind("\x1b@", 0) == 0);
+    CHECK(pending().empty());
+    const auto shown = json::parse(run({QKIOSK_BIN, "log", "show", ticket, "--config", cfg}).out);
+    CHECK(shown.back().at("kind") == "ticket-printed");
+    CHECK(shown.back().at("data").at("reprint") == true);
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", cfg}).exitCode == 0);
+}
+
 TEST_CASE("Hotplug: a stick plugged in while the daemon runs is scanned, and its removal is seen", "[devices][daemon]") {
     Workspace ws;
     const auto site = writeSite(ws);

@@ -19,6 +19,7 @@
 //   EVIDENCE <port> <ticket> stored <case dir> [(incomplete: <why>)]
 //   EVIDENCE <port> <ticket> missing: <why>   nothing could be stored (full disk, unusable vault)
 //   RESULT <PASS|FAIL> <port> <ticket>
+//   PRINT-FAILED <ticket> <why> (…)    the ticket is kept for `qkiosk ticket print`
 //   REMOVE-MEDIA <port>
 //   REMOVED <port>
 //   ERROR <message>
@@ -41,6 +42,7 @@
 #include "kiosk/devices/DeviceSource.h"
 #include "kiosk/devices/UsbAuthorizer.h"
 #include "kiosk/policy/Policy.h"
+#include "kiosk/ticket/Printer.h"
 
 namespace kiosk {
 
@@ -89,6 +91,7 @@ private:
     Status record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
 
     std::optional<log::SignedLog> log_;
+    ticket::Printer printer_;
     std::unique_ptr<ScannerService> engine_;   // in use
     std::unique_ptr<ScannerService> next_;     // loading on the side
     std::string engineStamp_, nextStamp_, failedStamp_;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "kiosk/AtomicFile.h"
 #include "kiosk/Manifest.h"
 #include "kiosk/ScanSession.h"
 
@@ -96,7 +97,7 @@ std::vector<std::string> humanLines(const Report& r, const Facts& f, const std::
                         std::to_string(r.reasons.size() - kMaxReasonLines) + " more (qkiosk log show " + f.ticketId + ")");
     }
     l.push_back("ファイル Files: " + std::to_string(f.files) + " (" + humanBytes(f.bytes) + " 検査済 scanned)");
-    l.push_back("マニフェスト Manifest: " + f.manifestSha256);
+    l.push_back("マニフェスト Manifest: " + (f.manifestSha256.empty() ? std::string("なし(読んでいない) none (not read)") : f.manifestSha256));
     l.push_back("ウイルス定義 Signatures: " + (f.dbVersion.empty() ? std::string("?") : printable(f.dbVersion)) + " (" +
                 f.dbTime + "), " + f.signatureAgeDays + " 日前 days old");
     return l;
@@ -313,7 +314,9 @@ Result<Checked> check(const std::string& text, const std::vector<std::string>& k
     if (!c) return c.error();
     auto files = parseManifest(std::string_view(body).substr(compactEnd + 1));
     if (!files) return files.error();
-    if (files->size() != c->first.files || manifestSha256(*files) != c->first.manifestSha256)
+    // A media never read (a refused device, an interrupted session) has no manifest and no files.
+    const bool unread = c->first.manifestSha256.empty() && files->empty() && c->first.files == 0;
+    if (!unread && (files->size() != c->first.files || manifestSha256(*files) != c->first.manifestSha256))
         return makeError("the ticket's file list does not match its manifest SHA-256");
     const bool pass = c->first.pass;
     Checked out{std::move(c->first), *signer, std::move(*files), headlineOf(pass), {}, {}};
@@ -321,6 +324,18 @@ Result<Checked> check(const std::string& text, const std::vector<std::string>& k
     std::istringstream human(body.substr(0, compactAt));
     for (std::string line; std::getline(human, line);) out.lines.push_back(line);
     return out;
+}
+
+Layout layoutOf(const Ticket& t) { return Layout{t.facts.pass, t.headline, t.lines, t.compact}; }
+Layout layoutOf(const Checked& t) { return Layout{t.facts.pass, t.headline, t.lines, t.compact}; }
+
+Status archive(const Layout& layout, const std::vector<std::string>& formats, const std::string& base) {
+    for (const auto& format : formats) {
+        auto picture = format == "png" ? renderPng(layout) : renderPdf(layout);
+        if (!picture) return picture.error().context("the ticket's " + format);
+        if (auto st = writeFileAtomically(base + "." + format, *picture); !st) return st;
+    }
+    return {};
 }
 
 Difference compare(const std::vector<FileRecord>& ticket, const std::vector<FileRecord>& media) {

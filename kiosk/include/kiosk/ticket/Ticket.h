@@ -17,6 +17,7 @@
 
 #include "kiosk/Report.h"
 #include "kiosk/log/KioskKey.h"
+#include "kiosk/ticket/TicketRender.h"
 #include "qkiosk/protocol/Result.h"
 
 namespace kiosk::ticket {
@@ -67,6 +68,15 @@ struct Difference {
     bool empty() const { return added.empty() && removed.empty() && changed.empty(); }
 };
 Difference compare(const std::vector<FileRecord>& ticket, const std::vector<FileRecord>& media);
+
+// What the pictures and the printed ticket show: the headline, the lines and
+// a QR code of the compact form.
+Layout layoutOf(const Ticket& ticket);
+Layout layoutOf(const Checked& ticket);
+
+// Writes the pictures of a ticket named in `formats` ("pdf", "png") as
+// `base` + ".pdf" / ".png", each atomically.
+Status archive(const Layout& layout, const std::vector<std::string>& formats, const std::string& base);
 
 // The reason codes in plain words, Japanese then English ("マルウェアを検出 malware found").
 std::string plainWords(const std::string& reasonCode);
