@@ -535,16 +535,8 @@ TEST_CASE("The daemon swaps in new signatures between sessions and keeps the old
 TEST_CASE("A kiosk whose disk is full accepts no device and says why", "[devices][daemon][log]") {
     Workspace ws;
     // The log, or the spool of tickets and reports, lives on its own small filesystem, which then fills up.
-    const auto smallfs = ws.path() / "smallfs";
-    fs::create_directories(smallfs);
-    if (run({"mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", smallfs.string()}).exitCode != 0) {
-        WARN("SKIP: cannot mount a tmpfs (not root?)");
-        std::exit(77);
-    }
-    struct Unmount {
-        fs::path p;
-        ~Unmount() { (void)run({"umount", "-l", p.string()}); }
-    } unmount{smallfs};
+    const SmallDisk disk(ws.path() / "smallfs", "4m");
+    const auto& smallfs = disk.path();
     const auto site = writeSite(ws, "2099-12-31", "");
     std::string logPath = (ws.path() / "log.db").string(), spool = site.spool.string(), expected;
     SECTION("the quarantine log's disk") {
@@ -563,9 +555,7 @@ TEST_CASE("A kiosk whose disk is full accepts no device and says why", "[devices
     bed.addDriversProbe();
     Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
     REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
-    // The disk fills up (to the last kilobyte).
-    for (const char* bs : {"1M", "1k"})
-        (void)run({"dd", "if=/dev/zero", "of=" + (smallfs / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
+    disk.fill();
 
     bed.addString(deviceOnly("approved-stick"));
     const auto refused = daemon.waitForLine("REFUSED", 30);

@@ -238,21 +238,11 @@ TEST_CASE("Evidence that cannot be stored leaves the verdict FAIL and says what 
 
 TEST_CASE("A full vault disk: no crash, the verdict stays FAIL, and each missing piece says why", "[evidence]") {
     Workspace ws;
-    const auto small = ws.path() / "small";
-    fs::create_directories(small);
-    if (run({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.string()}).exitCode != 0) {
-        WARN("SKIP: cannot mount a tmpfs (not root?)");
-        std::exit(77);
-    }
-    struct Unmount {
-        fs::path p;
-        ~Unmount() { (void)run({"umount", "-l", p.string()}); }
-    } unmount{small};
+    const SmallDisk disk(ws.path() / "small", "1m");
+    const auto& small = disk.path();
     const auto site = writeSite(ws, "evidence_reserve = 1\n");
     const auto image = infectedStick(ws);
-    // The disk fills up, to the last byte.
-    for (const char* bs : {"4k", "1"})
-        (void)run({"dd", "if=/dev/zero", "of=" + (small / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
+    disk.fill();
     const auto s = scanWithEvidence(ws, site, image, small / "vault");
     INFO(s.out << s.err);
     REQUIRE(s.exitCode == 1);

@@ -250,6 +250,21 @@ std::vector<json> reasons(const json& report, const std::string& code, const std
     return out;
 }
 
+SmallDisk::SmallDisk(const fs::path& where, const std::string& size) : path_(where) {
+    fs::create_directories(where);
+    if (run({"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", where.string()}).exitCode != 0) {
+        WARN("SKIP: cannot mount a tmpfs (not root?)");
+        std::exit(77);
+    }
+}
+
+SmallDisk::~SmallDisk() { (void)run({"umount", "-l", path_.string()}); }
+
+void SmallDisk::fill() const {
+    for (const char* bs : {"64k", "1"})
+        (void)run({"dd", "if=/dev/zero", "of=" + (path_ / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
+}
+
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;

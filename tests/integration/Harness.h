@@ -65,6 +65,23 @@ private:
     fs::path dir_;
 };
 
+// A small filesystem of its own (a tmpfs at `where`) that a test can fill up,
+// unmounted at the end. Without the right to mount (not root) the test
+// process ends with 77: SKIP.
+class SmallDisk {
+public:
+    SmallDisk(const fs::path& where, const std::string& size);
+    ~SmallDisk();
+    SmallDisk(const SmallDisk&) = delete;
+    SmallDisk& operator=(const SmallDisk&) = delete;
+    const fs::path& path() const { return path_; }
+    // Fills it to the last byte.
+    void fill() const;
+
+private:
+    fs::path path_;
+};
+
 // Builds an image with tests/fixtures/make-image.sh. A missing tool ends the
 // test process with 77, which ctest reports as SKIP.
 fs::path makeImage(Workspace& ws, const std::string& name, const std::string& fsType, const std::string& table,
