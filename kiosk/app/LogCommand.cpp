@@ -6,11 +6,17 @@
 //   qkiosk log verify [--pubkey FILE] [--log DB] [--config FILE]
 //   qkiosk log pubkey [--config FILE]
 //   qkiosk log prune --through YYYY-MM-DD --officer NAME [--log DB] [--config FILE]   (records of that day and older)
+//   qkiosk log forward [--once] [--status] [--log DB] [--config FILE]   (to the [syslog] collector)
 // filters: --from YYYY-MM-DD --to YYYY-MM-DD --verdict pass|fail --device VID:PID[:SERIAL] --owner TEXT --kind KIND
 //
 // Exit status: 0 success (verify: the chain is intact), 1 verify found a bad
-// record, 2 error.
+// record, 2 error. forward: 0 the collector has every record, 1 it could not
+// be reached or refused them (they stay pending), 2 error; --status: 0 nothing
+// pending, 1 records pending.
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <ctime>
@@ -23,6 +29,7 @@
 #include "Common.h"
 #include "kiosk/AtomicFile.h"
 #include "kiosk/log/QuarantineLog.h"
+#include "kiosk/log/SyslogForwarder.h"
 
 namespace kiosk::app {
 namespace {
@@ -36,6 +43,7 @@ struct Filter {
 struct Options {
     std::string sub;
     std::optional<std::string> log, configPath, format, out, pubkey, target, through, officer;
+    bool once = false, status = false;   // forward
     Filter filter;
 };
 
@@ -47,6 +55,10 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
         {"--pubkey", &o.pubkey},  {"--through", &o.through}, {"--officer", &o.officer}, {"--from", &o.filter.from},   {"--to", &o.filter.to},  {"--verdict", &o.filter.verdict},
         {"--device", &o.filter.device}, {"--owner", &o.filter.owner}, {"--kind", &o.filter.kind}};
     for (std::size_t i = 1; i < args.size(); ++i) {
+        if (o.sub == "forward" && (args[i] == "--once" || args[i] == "--status")) {
+            (args[i] == "--once" ? o.once : o.status) = true;
+            continue;
+        }
         const auto it = flags.find(args[i]);
         if (it == flags.end()) {
             if (o.sub == "show" && !o.target && !args[i].starts_with("--")) {
@@ -126,10 +138,47 @@ std::string deviceText(const json& d) {
     return str(dev, "vendor_id") + ":" + str(dev, "product_id") + (str(dev, "serial").empty() ? "" : ":" + str(dev, "serial"));
 }
 
+// qkiosk log forward: sends what the syslog collector does not have yet.
+int forwardCommand(const Options& o, const Config& config, log::QuarantineLog& qlog) {
+    const auto& s = config.syslog;
+    if (s.target.empty()) return usageError("log forward: no syslog collector is configured ([syslog] target)");
+    if (o.status) {
+        auto cursor = qlog.forwardedUpTo(s.target);
+        if (!cursor) return usageError(cursor.error().message);
+        auto pending = qlog.countAfter(*cursor);
+        if (!pending) return usageError(pending.error().message);
+        std::printf("syslog %s: forwarded up to record %lld, %lld pending\n", s.target.c_str(),
+                    static_cast<long long>(*cursor), static_cast<long long>(*pending));
+        return *pending == 0 ? 0 : 1;
+    }
+    if (auto st = log::SyslogClient::checkCredentials(s); !st) return usageError("log forward: " + st.error().message);
+    log::SyslogSender sender(s, log::syslogOrigin(config));
+    auto delay = std::chrono::seconds(1);
+    for (;;) {
+        const auto r = sender.forwardPending(qlog);
+        if (r.ok()) {
+            std::printf("OK: the syslog collector %s has every record (up to record %lld; %lld sent now)\n", s.target.c_str(),
+                        static_cast<long long>(r.forwardedUpTo), static_cast<long long>(r.sent));
+            return 0;
+        }
+        std::string line = "log forward: syslog collector ";
+        line.append(s.target).append(": ").append(r.error->message);
+        line.append(" (").append(log::pendingText(r.pending)).append(")");
+        if (!r.collectorFault) return usageError(line);
+        if (o.once) {
+            std::fprintf(stderr, "qkiosk: %s\n", line.c_str());
+            return 1;
+        }
+        std::fprintf(stderr, "qkiosk: %s; retrying in %lld s\n", line.c_str(), static_cast<long long>(delay.count()));
+        ::sleep(static_cast<unsigned>(delay.count()));
+        delay = std::min(delay * 2, std::chrono::seconds(60));
+    }
+}
+
 }  // namespace
 
 int logCommand(const std::vector<std::string>& args) {
-    if (args.empty()) return usageError("log: give list, show, export, verify, prune or pubkey (see qkiosk help)");
+    if (args.empty()) return usageError("log: give list, show, export, verify, prune, forward or pubkey (see qkiosk help)");
     auto o = parseOptions(args);
     if (!o) return usageError(o.error().message);
     auto config = loadConfigOrDefault(o->configPath);
@@ -142,6 +191,7 @@ int logCommand(const std::vector<std::string>& args) {
     }
     auto qlog = log::QuarantineLog::open(o->log.value_or(config->log));
     if (!qlog) return usageError(qlog.error().message);
+    if (o->sub == "forward") return forwardCommand(*o, *config, **qlog);
     if (o->sub == "verify") {
         auto keys = trustedKioskKeys(o->pubkey, *config);
         if (!keys) return usageError(keys.error().message);
@@ -186,6 +236,14 @@ int logCommand(const std::vector<std::string>& args) {
         if (through == 0) {
             std::printf("Nothing to prune through %s.\n", o->through->c_str());
             return 0;
+        }
+        // Nothing is deleted that the syslog collector does not have yet.
+        if (const auto& target = config->syslog.target; !target.empty()) {
+            auto cursor = (*qlog)->forwardedUpTo(target);
+            if (!cursor) return usageError(cursor.error().message);
+            if (*cursor < through)
+                return usageError("log prune: the syslog collector " + target + " has the records up to " +
+                                  std::to_string(*cursor) + " only: nothing was pruned (qkiosk log forward first)");
         }
         auto pruned = (*qlog)->prune(through, *o->officer, *o->through, *key);
         if (!pruned) return usageError(pruned.error().message);

@@ -44,6 +44,8 @@ constexpr const char* kUsage =
     "  evidence export TICKET --to DIR --officer NAME [--log DB] [--config FILE] [--vault DIR]\n"
     "      the evidence vault (offending files and media images of FAILs with findings);\n"
     "      export re-checks every SHA-256 (exit 1 on a mismatch) and is recorded in the log\n"
+    "  log forward [--once] [--status] [--config FILE]\n"
+    "      send the records the [syslog] collector does not have yet (exit 1 if it cannot be reached)\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 

@@ -1,6 +1,8 @@
 #include "kiosk/Config.h"
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/log/SyslogClient.h"
+#include "kiosk/log/SyslogMessage.h"
 
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
@@ -141,7 +143,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
                                   "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days",
                                   "min_free_space", "ticket", "evidence_dir", "evidence_image", "evidence_image_limit",
-                                  "evidence_reserve"}, ""));
+                                  "evidence_reserve", "syslog"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -220,6 +222,38 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     }
     QK_CHECK(r.size(root, "evidence_image_limit", c.evidence.imageLimit, 1ull << 50));
     QK_CHECK(r.size(root, "evidence_reserve", c.evidence.reserve, 1ull << 50));
+    if (const auto* node = root.get("syslog")) {
+        const auto* t = node->as_table();
+        if (!t) return makeError(where(sourceName, node->source()) + ": \"syslog\" must be a table");
+        QK_CHECK(r.unknownKeys(*t, {"target", "tls", "ca_file", "cert_file", "key_file", "server_name", "hostname", "facility"},
+                               "syslog"));
+        auto& s = c.syslog;
+        QK_CHECK(r.string(*t, "target", s.target));
+        if (const auto* tls = t->get("tls")) {
+            if (!tls->as_boolean()) return makeError(where(sourceName, tls->source()) + ": \"tls\" must be true or false");
+            s.tls = tls->as_boolean()->get();
+        }
+        QK_CHECK(r.string(*t, "ca_file", s.caFile));
+        QK_CHECK(r.string(*t, "cert_file", s.certFile));
+        QK_CHECK(r.string(*t, "key_file", s.keyFile));
+        QK_CHECK(r.string(*t, "server_name", s.serverName));
+        QK_CHECK(r.string(*t, "hostname", s.hostname));
+        QK_CHECK(r.string(*t, "facility", s.facility));
+        if (!s.target.empty())
+            if (auto hp = log::splitHostPort(s.target); !hp)
+                return makeError(where(sourceName, t->get("target")->source()) + ": " + hp.error().message);
+        if (!log::syslogFacility(s.facility))
+            return makeError(where(sourceName, t->get("facility")->source()) +
+                             ": \"facility\" must be local0 to local7, auth, authpriv, daemon, user or audit");
+        if (s.certFile.empty() != s.keyFile.empty())
+            return makeError(where(sourceName, t->source()) + ": [syslog] needs both cert_file and key_file, or neither");
+        if (!s.tls && (!s.caFile.empty() || !s.certFile.empty() || !s.serverName.empty()))
+            return makeError(where(sourceName, t->source()) +
+                             ": [syslog] ca_file, cert_file, key_file and server_name need tls = true");
+        if (const auto* n = t->get("hostname"); n && !log::isSyslogName(s.hostname, 255))
+            return makeError(where(sourceName, n->source()) +
+                             ": \"hostname\" must be 1 to 255 printable ASCII characters without spaces");
+    }
     return c;
 }
 

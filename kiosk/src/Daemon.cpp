@@ -159,7 +159,14 @@ Status Daemon::record(const std::string& kind, const std::string& ticketId, cons
     if (auto r = sign ? log_->appendSigned(kind, ticketId, dataJson) : log_->log->append(kind, ticketId, dataJson); !r)
         st = r.error();
     if (!st) status_("ERROR " + st.error().message);
+    if (st && syslog_) syslog_->notify();
+    printSyslogStatus();
     return st;
+}
+
+void Daemon::printSyslogStatus() {
+    if (syslog_)
+        for (const auto& line : syslog_->takeStatus()) status_(line);
 }
 
 Status Daemon::start() {
@@ -173,6 +180,8 @@ Status Daemon::start() {
     auto signedLog = log::openSignedLog(config_.log, config_.kioskKey);
     if (!signedLog) return signedLog.error();
     log_ = std::move(*signedLog);
+    if (!config_.syslog.target.empty())
+        syslog_ = std::make_unique<log::SyslogForwarder>(config_.log, config_.syslog, log::syslogOrigin(config_));
     if (auto st = record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
         !st)
         return st.error().context("the quarantine log cannot be written");
@@ -414,6 +423,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
         reloadWhitelistIfChanged();
         maintainEngine();
+        printSyslogStatus();
         while (auto ev = nextEvent()) {
             using K = devices::DeviceEvent::Kind;
             if (ev->kind == K::Added) {
@@ -425,6 +435,10 @@ Status Daemon::run(const std::atomic<bool>& stop) {
         }
     }
     (void)record("daemon-stop", "", "{}", true);
+    if (syslog_) {
+        syslog_->stop(std::chrono::seconds(3));   // the last records, if the collector is up
+        printSyslogStatus();
+    }
     return {};
 }
 

@@ -6,7 +6,7 @@
 
 using namespace qktest;
 
-TEST_CASE("scan --log records every verdict in the signed log; an edited record is named by log verify", "[log]") {
+TEST_CASE("scan --log records every verdict in the signed log, and log verify names an edited record", "[log]") {
     Workspace ws;
     const auto cfg = ws.write("k.toml", "log = \"" + (ws.path() / "log.db").string() + "\"\nkiosk_key = \"" +
                                             (ws.path() / "kiosk.key").string() + "\"\n");

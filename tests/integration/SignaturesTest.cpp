@@ -54,7 +54,7 @@ RunResult import(const Site& s, const std::vector<std::string>& source) {
 
 }  // namespace
 
-TEST_CASE("A site-signed bundle is verified, test-loaded and installed; the next scan uses it", "[signatures]") {
+TEST_CASE("A site-signed bundle is verified, test-loaded and installed, and the next scan uses it", "[signatures]") {
     Workspace ws;
     const auto site = makeSite(ws);
     ws.write("stick/hello.txt", "hello world\n");

@@ -52,6 +52,18 @@ struct EvidenceSettings {
     std::uint64_t reserve = 1ull << 30;             // free space every piece of evidence leaves on the vault's disk
 };
 
+// Forwarding of every quarantine-log record to the site's syslog collector
+// (RFC 5424 over TCP, TLS where configured; docs/admin.md#syslog-forwarding).
+struct SyslogSettings {
+    std::string target;        // "host:port"; empty: no forwarding
+    bool tls = false;
+    std::string caFile;        // TLS: CAs the collector's certificate must chain to; empty: the system's
+    std::string certFile, keyFile;   // TLS: the kiosk's client certificate, if the collector asks for one
+    std::string serverName;    // TLS: the name the certificate must carry; empty: the host of `target`
+    std::string hostname;      // HOSTNAME in the messages; empty: kiosk_id
+    std::string facility = "local0";
+};
+
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
@@ -69,6 +81,7 @@ struct Config {
     TicketSettings ticket;
     std::vector<std::string> updateKeys;   // public keys (files) that may sign signature update bundles
     EvidenceSettings evidence;
+    SyslogSettings syslog;
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/qkiosk/qkiosk.toml";

@@ -25,6 +25,8 @@
 //   ERROR <message>
 //   REFUSED <port> - unscannable: the quarantine log cannot be written (…)   nothing is accepted until it can
 //   REFUSED <port> - unscannable: the kiosk's disk is full (…)   the same, below min_free_space
+//   SYSLOG-UP <target> forwarded up to record <n>       ([syslog] target set) the collector takes the records
+//   SYSLOG-DOWN <target>: <why> (<n> records pending; retrying)   it does not; they wait in the log
 #pragma once
 
 #include <atomic>
@@ -39,6 +41,7 @@
 #include "kiosk/Report.h"
 #include "kiosk/ScannerService.h"
 #include "kiosk/log/QuarantineLog.h"
+#include "kiosk/log/SyslogForwarder.h"
 #include "kiosk/devices/DeviceSource.h"
 #include "kiosk/devices/UsbAuthorizer.h"
 #include "kiosk/policy/Policy.h"
@@ -89,9 +92,13 @@ private:
 
     // Appends to the quarantine log; `sign` signs the chain head after it.
     Status record(const std::string& kind, const std::string& ticketId, const std::string& dataJson, bool sign);
+    void printSyslogStatus();
 
     std::optional<log::SignedLog> log_;
     ticket::Printer printer_;
+    // Forwards the log to the syslog collector on its own thread ([syslog] target);
+    // its status lines are printed from the daemon's thread.
+    std::unique_ptr<log::SyslogForwarder> syslog_;
     std::unique_ptr<ScannerService> engine_;   // in use
     std::unique_ptr<ScannerService> next_;     // loading on the side
     std::string engineStamp_, nextStamp_, failedStamp_;

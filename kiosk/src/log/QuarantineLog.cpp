@@ -79,7 +79,8 @@ Result<std::unique_ptr<QuarantineLog>> QuarantineLog::open(const std::string& pa
                             "hash TEXT NOT NULL)",
                             "CREATE TABLE IF NOT EXISTS heads(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, "
                             "hash TEXT NOT NULL, time TEXT NOT NULL, signature TEXT NOT NULL)",
-                            "CREATE INDEX IF NOT EXISTS records_ticket ON records(ticket)"}) {
+                            "CREATE INDEX IF NOT EXISTS records_ticket ON records(ticket)",
+                            "CREATE TABLE IF NOT EXISTS forwarding(collector TEXT PRIMARY KEY, seq INTEGER NOT NULL)"}) {
         if (auto st = log->exec(sql); !st) return st.error().context(path);
     }
     return log;
@@ -295,6 +296,35 @@ Result<Verification> QuarantineLog::verify(const std::string& publicKeyHex) {
     }
     if (rc != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot read");
     return v;
+}
+
+Result<std::int64_t> QuarantineLog::forwardedUpTo(const std::string& collector) {
+    Statement q(db_, "SELECT seq FROM forwarding WHERE collector = ?");
+    if (!q.ok()) return sqlError(db_, "quarantine log");
+    q.bind(1, collector);
+    const int rc = sqlite3_step(q.get());
+    if (rc == SQLITE_ROW) return q.integer(0);
+    if (rc != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot read the forwarding cursor");
+    return std::int64_t{0};
+}
+
+Status QuarantineLog::setForwardedUpTo(const std::string& collector, std::int64_t seq) {
+    // max(): two forwarders at once (the daemon and `log forward`) never move it back.
+    Statement q(db_, "INSERT INTO forwarding(collector, seq) VALUES(?, ?) "
+                     "ON CONFLICT(collector) DO UPDATE SET seq = max(seq, excluded.seq)");
+    if (!q.ok()) return sqlError(db_, "quarantine log");
+    q.bind(1, collector);
+    q.bind(2, seq);
+    if (sqlite3_step(q.get()) != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot write the forwarding cursor");
+    return {};
+}
+
+Result<std::int64_t> QuarantineLog::countAfter(std::int64_t seq) {
+    Statement q(db_, "SELECT COUNT(*) FROM records WHERE seq > ?");
+    if (!q.ok()) return sqlError(db_, "quarantine log");
+    q.bind(1, seq);
+    if (sqlite3_step(q.get()) != SQLITE_ROW) return sqlError(db_, "quarantine log: cannot read");
+    return q.integer(0);
 }
 
 Result<SignedLog> openSignedLog(const std::string& logPath, const std::string& keyPath) {

@@ -104,3 +104,46 @@ TEST_CASE("The evidence vault's keys: defaults, sizes with units, and errors", "
     CHECK_FALSE(parseConfig("evidence_image_limit = \"lots\"\n", "l.toml").ok());
     CHECK_FALSE(parseConfig("evidence_images = true\n", "t.toml").ok());
 }
+
+TEST_CASE("The syslog table: forwarding is off unless a target is set, and mistakes name file, line and column",
+          "[Config][syslog]") {
+    auto off = parseConfig("", "k.toml");
+    REQUIRE(off.ok());
+    CHECK(off->syslog.target.empty());
+    CHECK(off->syslog.facility == "local0");
+
+    auto c = parseConfig(R"(
+kiosk_id = "ward-3"
+[syslog]
+target = "collector.hospital.example:6514"
+tls = true
+ca_file = "/etc/qkiosk/syslog-ca.pem"
+cert_file = "/etc/qkiosk/kiosk.pem"
+key_file = "/etc/qkiosk/kiosk.key"
+server_name = "collector.hospital.example"
+hostname = "qkiosk-ward3"
+facility = "authpriv"
+)", "k.toml");
+    REQUIRE(c.ok());
+    CHECK(c->syslog.target == "collector.hospital.example:6514");
+    CHECK(c->syslog.tls);
+    CHECK(c->syslog.caFile == "/etc/qkiosk/syslog-ca.pem");
+    CHECK(c->syslog.keyFile == "/etc/qkiosk/kiosk.key");
+    CHECK(c->syslog.hostname == "qkiosk-ward3");
+    CHECK(parseConfig("[syslog]\ntarget = \"[2001:db8::1]:514\"\n", "k.toml").ok());
+
+    auto err = [](const std::string& text) {
+        auto r = parseConfig(text, "s.toml");
+        REQUIRE_FALSE(r.ok());
+        return r.error().message;
+    };
+    CHECK_THAT(err("[syslog]\ntaget = \"a:1\"\n"), Catch::StartsWith("s.toml:2:1") && Catch::Contains("unknown key \"taget\" in [syslog]"));
+    CHECK_THAT(err("[syslog]\ntarget = \"collector\"\n"), Catch::StartsWith("s.toml:2:") && Catch::Contains("host:port"));
+    CHECK_THAT(err("[syslog]\ntarget = \"collector:70000\"\n"), Catch::StartsWith("s.toml:2:") && Catch::Contains("65535"));
+    CHECK_THAT(err("[syslog]\ntarget = \"a:1\"\ntls = \"yes\"\n"), Catch::StartsWith("s.toml:3:") && Catch::Contains("true or false"));
+    CHECK_THAT(err("[syslog]\ntarget = \"a:1\"\ntls = true\ncert_file = \"c.pem\"\n"), Catch::Contains("both cert_file and key_file"));
+    CHECK_THAT(err("[syslog]\ntarget = \"a:1\"\nca_file = \"ca.pem\"\n"), Catch::Contains("need tls = true"));
+    CHECK_THAT(err("[syslog]\nfacility = \"kern\"\n"), Catch::StartsWith("s.toml:2:") && Catch::Contains("local0 to local7"));
+    CHECK_THAT(err("[syslog]\nhostname = \"ward 3\"\n"), Catch::StartsWith("s.toml:2:") && Catch::Contains("printable ASCII"));
+    CHECK_THAT(err("syslog = \"a:1\"\n"), Catch::StartsWith("s.toml:1:") && Catch::Contains("must be a table"));
+}

@@ -224,3 +224,35 @@ TEST_CASE("A writer killed in mid-write (kill -9) leaves a log that opens and ve
         CHECK(v->records > 0);
     }
 }
+
+TEST_CASE("The syslog forwarding cursor is kept per collector beside the chain and only moves forward", "[log][syslog]") {
+    TempDir dir;
+    const auto dbPath = dir.path / "log.db";
+    auto key = KioskKey::loadOrCreate((dir.path / "kiosk.key").string());
+    REQUIRE(key);
+    auto log = QuarantineLog::open(dbPath.string());
+    REQUIRE(log);
+    for (int i = 1; i <= 4; ++i) REQUIRE((*log)->append("device", "", "{}"));
+    REQUIRE((*log)->signHead(*key));
+
+    CHECK(*(*log)->forwardedUpTo("siem.example:6514") == 0);
+    CHECK(*(*log)->countAfter(0) == 4);
+    REQUIRE((*log)->setForwardedUpTo("siem.example:6514", 3));
+    CHECK(*(*log)->forwardedUpTo("siem.example:6514") == 3);
+    CHECK(*(*log)->countAfter(3) == 1);
+    // Two forwarders at once (the daemon and `log forward`): the later, smaller one does not move it back.
+    REQUIRE((*log)->setForwardedUpTo("siem.example:6514", 2));
+    CHECK(*(*log)->forwardedUpTo("siem.example:6514") == 3);
+    // Another collector has its own cursor.
+    CHECK(*(*log)->forwardedUpTo("backup.example:514") == 0);
+
+    // The chain does not include it: the log verifies, whatever the cursor says.
+    auto v = (*log)->verify(key->publicHex());
+    REQUIRE(v);
+    CHECK(v->ok());
+    CHECK(v->records == 4);
+    tamper(dbPath, "UPDATE forwarding SET seq = 99");
+    v = (*log)->verify(key->publicHex());
+    REQUIRE(v);
+    CHECK(v->ok());
+}

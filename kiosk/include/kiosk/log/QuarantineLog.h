@@ -67,6 +67,14 @@ public:
     // public key the signatures must verify with.
     Result<Verification> verify(const std::string& publicKeyHex);
 
+    // Syslog forwarding (SyslogForwarder): the last record `collector` is
+    // known to have received, 0 for none. Kept beside the chain, not in it:
+    // verify() does not read it. The cursor only moves forward.
+    Result<std::int64_t> forwardedUpTo(const std::string& collector);
+    Status setForwardedUpTo(const std::string& collector, std::int64_t seq);
+    // How many records there are after `seq`.
+    Result<std::int64_t> countAfter(std::int64_t seq);
+
 private:
     explicit QuarantineLog(sqlite3* db) : db_(db) {}
     Status exec(const char* sql);
