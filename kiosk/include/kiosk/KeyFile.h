@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,5 +21,10 @@ std::string taggedHexLine(std::string_view tag, const unsigned char* bytes, std:
 // is an error naming the file. `single`: exactly one line is allowed.
 Result<std::vector<std::vector<unsigned char>>> readTaggedHex(const std::string& path, std::string_view tag,
                                                               std::size_t bytes, bool single);
+
+// Signatures in tickets and QR codes: base64url without padding (RFC 4648 §5),
+// and back (nullopt if `text` is not exactly that).
+std::string base64url(std::string_view bytes);
+std::optional<std::string> unbase64url(std::string_view text);
 
 }  // namespace kiosk

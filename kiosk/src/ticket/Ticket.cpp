@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/KeyFile.h"
 #include "kiosk/Manifest.h"
 #include "kiosk/ScanSession.h"
 
@@ -26,26 +27,6 @@ constexpr std::string_view kSignatureLine = "signature: ";
 constexpr std::size_t kMaxReasonLines = 10;
 // Whitelist text in the compact form is cut here, so that the QR code stays small.
 constexpr std::size_t kMaxCompactText = 80;
-
-std::string base64url(std::string_view bytes) {
-    std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    out.resize(std::char_traits<char>::length(out.c_str()));
-    return out;
-}
-
-std::optional<std::string> unbase64url(std::string_view text) {
-    std::string out(text.size(), '\0');
-    std::size_t len = 0;
-    const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
-                          &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        end != text.data() + text.size())
-        return std::nullopt;
-    out.resize(len);
-    return out;
-}
 
 // Cuts UTF-8 text at `max` bytes without splitting a character.
 std::string cut(const std::string& s, std::size_t max) {
