@@ -15,12 +15,6 @@ using namespace qktest;
 
 namespace {
 
-std::string join(std::initializer_list<std::string> parts) {
-    std::string out;
-    for (const auto& p : parts) out.append(p);
-    return out;
-}
-
 // A test bed with the USB controller and its root hub only: the first three
 // paragraphs of a recorded device.
 std::string rootHubOnly() {

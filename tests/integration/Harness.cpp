@@ -265,6 +265,12 @@ void SmallDisk::fill() const {
         (void)run({"dd", "if=/dev/zero", "of=" + (path_ / ("fill-" + std::string(bs))).string(), "bs=" + std::string(bs)});
 }
 
+std::string join(std::initializer_list<std::string> parts) {
+    std::string out;
+    for (const auto& p : parts) out.append(p);
+    return out;
+}
+
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,8 @@ Scan scanImage(Workspace& ws, const fs::path& image, const std::vector<std::stri
 // Reasons with this code (and path, if given).
 std::vector<json> reasons(const json& report, const std::string& code, const std::string& path = "");
 std::string sha256File(const fs::path& p);
+// Text built by appends (g++ 12 warns falsely on "literal" + std::string).
+std::string join(std::initializer_list<std::string> parts);
 // The whole file's bytes ("" if it cannot be read).
 std::string slurp(const fs::path& p);
 void requireTool(const std::string& tool);

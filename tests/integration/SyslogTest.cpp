@@ -14,12 +14,6 @@ using namespace qktest;
 
 namespace {
 
-// Text built by appends (g++ 12 warns falsely on "literal" + std::string).
-std::string join(std::initializer_list<std::string> parts) {
-    std::string out;
-    for (const auto& p : parts) out.append(p);
-    return out;
-}
 
 struct Kiosk {
     Workspace& ws;
