@@ -14,7 +14,6 @@ using namespace qktest;
 
 namespace {
 
-
 struct Kiosk {
     Workspace& ws;
     fs::path config;
