@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 
 #include "Commands.h"
 #include "Common.h"
 #include "kiosk/Daemon.h"
+#include "kiosk/StatusSocket.h"
 #include "kiosk/devices/UdevDeviceSource.h"
 
 namespace kiosk::app {
@@ -33,7 +36,19 @@ int runCommand(const std::vector<std::string>& args) {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
 
-    Daemon daemon(*config, **source, authorizer, [](const std::string& line) {
+    // Status lines go to stdout and, for the kiosk terminal, to the UI socket
+    // (which alone also gets the frequent PROGRESS lines).
+    std::unique_ptr<StatusSocket> ui;
+    if (!config->uiSocket.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(config->uiSocket).parent_path(), ec);
+        auto opened = StatusSocket::open(config->uiSocket, config->uiSocketGroup);
+        if (!opened) return usageError(opened.error().context("ui_socket").message);
+        ui = std::move(*opened);
+    }
+    Daemon daemon(*config, **source, authorizer, [&ui](const std::string& line) {
+        if (ui) ui->publish(line);
+        if (line.rfind("PROGRESS ", 0) == 0) return;
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     });

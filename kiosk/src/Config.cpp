@@ -143,7 +143,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
                                   "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days",
                                   "min_free_space", "ticket", "evidence_dir", "evidence_image", "evidence_image_limit",
-                                  "evidence_reserve", "syslog"}, ""));
+                                  "evidence_reserve", "syslog", "ui_socket", "ui_socket_group"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -155,6 +155,8 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     QK_CHECK(r.integer(root, "log_retention_days", c.logRetentionDays, 0, 36500));
     QK_CHECK(r.string(root, "spool_dir", c.spoolDir));
     QK_CHECK(r.size(root, "min_free_space", c.minFreeSpace, 1ull << 40));
+    QK_CHECK(r.string(root, "ui_socket", c.uiSocket));
+    QK_CHECK(r.string(root, "ui_socket_group", c.uiSocketGroup));
     QK_CHECK(r.integer(root, "max_signature_age_days", c.maxSignatureAgeDays, 1, 365));
     if (const auto* node = root.get("fixed_devices")) {
         const auto* arr = node->as_array();

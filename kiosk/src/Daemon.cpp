@@ -307,6 +307,18 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     ScanOptions options{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
     options.evidence = &evidence;
     ScanSession session(std::move(options));
+    // For the kiosk terminal: how far the scan is, from the start and a few times a second.
+    auto lastProgress = Clock::now();
+    const auto progress = [&](const Progress& p) {
+        status_("PROGRESS " + d.name + " files=" + std::to_string(p.filesDone) + "/" + std::to_string(p.filesSeen) +
+                " bytes=" + std::to_string(p.bytesDone) + "/" + std::to_string(media->size) + " " + p.currentPath);
+    };
+    progress(Progress{});
+    session.onProgress([&](const Progress& p) {
+        if (Clock::now() - lastProgress < std::chrono::milliseconds(250)) return;
+        lastProgress = Clock::now();
+        progress(p);
+    });
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {

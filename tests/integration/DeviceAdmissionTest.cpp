@@ -5,6 +5,14 @@
 #include <catch2/catch.hpp>
 #include <umockdev.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -436,6 +444,76 @@ TEST_CASE("A scanner service that dies between sessions is recorded and restarte
     const auto records = run({QKIOSK_BIN, "log", "list", "--kind", "engine-died", "--config", site.config.string()});
     CHECK_THAT(records.out, Catch::Contains("engine-died"));
     CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
+}
+
+namespace {
+
+// A client of the daemon's UI socket, as the kiosk terminal is: it only reads lines.
+struct UiClient {
+    int fd = -1;
+    std::string buffer, all;
+    explicit UiClient(const fs::path& path) {
+        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    }
+    ~UiClient() { ::close(fd); }
+    // The first new line that starts with `prefix`, or "" after `seconds`.
+    std::string waitFor(const std::string& prefix, double seconds) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        for (;;) {
+            for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+                const std::string line = buffer.substr(0, nl);
+                buffer.erase(0, nl + 1);
+                if (line.rfind(prefix, 0) == 0) return line;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return "";
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+            char chunk[4096];
+            const ssize_t n = ::read(fd, chunk, sizeof chunk);
+            if (n <= 0) return "";
+            buffer.append(chunk, static_cast<std::size_t>(n));
+            all.append(chunk, static_cast<std::size_t>(n));
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan progress, and only root may read it",
+          "[devices][daemon][ui]") {
+    Workspace ws;
+    const auto sock = ws.path() / "run" / "ui.sock";
+    const auto site = writeSite(ws, "2099-12-31", "ui_socket = \"" + sock.string() + "\"\n");
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.addString(rootOnly("approved-stick"));
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 30).empty());
+    struct stat st{};
+    REQUIRE(::stat(sock.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);   // no ui_socket_group: root only
+
+    // A terminal that starts now learns at once what the kiosk is doing.
+    UiClient ui(sock);
+    CHECK_THAT(ui.waitFor("READY", 5), Catch::Contains("signatures=2"));
+    bed.addString(deviceOnly("approved-stick"));
+    bed.backDisk(image);
+    CHECK_FALSE(ui.waitFor("IDENTIFYING 1-1", 30).empty());
+    CHECK_FALSE(ui.waitFor("SCANNING 1-1", 30).empty());
+    INFO(ui.all);
+    const auto progress = ui.waitFor("PROGRESS 1-1 ", 30);
+    CHECK_THAT(progress, Catch::StartsWith("PROGRESS 1-1 files=0/0 bytes=0/"));   // from the first moment
+    CHECK_THAT(ui.waitFor("RESULT", 60), Catch::StartsWith("RESULT FAIL 1-1 "));
+    CHECK(daemon.stop() == 0);
+    INFO(daemon.output());
+    CHECK(daemon.output().find("PROGRESS") == std::string::npos);   // the log of stdout stays one line per event
+    CHECK_FALSE(fs::exists(sock));
 }
 
 TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next start", "[devices][daemon]") {

@@ -73,6 +73,8 @@ struct Config {
     std::string kioskKey = "/var/lib/qkiosk/kiosk.key";   // Ed25519: signs the log's chain head
     std::uint32_t logRetentionDays = 365;   // records younger than this can never be pruned
     std::string spoolDir = "/var/spool/qkiosk";
+    std::string uiSocket;        // the status stream for the kiosk terminal (StatusSocket.h); "" = none
+    std::string uiSocketGroup;   // the group that may read it (the UI's user); "" = root only
     std::uint64_t minFreeSpace = 64ull << 20;   // below this, free in the spool or the log's folder, nothing is accepted
     std::uint32_t maxSignatureAgeDays = 7;
     std::vector<FixedDevice> fixedDevices;

@@ -15,6 +15,7 @@
 //   IDENTIFYING <port>
 //   REFUSED <port> <ticket> <code>: <detail>
 //   SCANNING <port> <devnode>
+//   PROGRESS <port> files=<done>/<seen> bytes=<done>/<media size> <current path>   (ui_socket only, 4 a second)
 //   EVIDENCE <port> <ticket> collecting   a FAIL with findings: the files and the media image go to the vault
 //   EVIDENCE <port> <ticket> stored <case dir> [(incomplete: <why>)]
 //   EVIDENCE <port> <ticket> missing: <why>   nothing could be stored (full disk, unusable vault)
