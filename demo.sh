@@ -58,4 +58,6 @@ for img in infected clean; do
 done
 echo
 echo "JSON reports: $demo/infected.json $demo/clean.json"
+echo "The kiosk terminal on the same sticks (L switches the language, Q quits):"
+echo "  build/bin/qkiosk ui --image $demo/infected.img --db $db"
 exit $status

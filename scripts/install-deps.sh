@@ -6,14 +6,15 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libudev-dev libusb-1.0-0-dev
             nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev libsqlite3-dev
-            libcairo2-dev libpango1.0-dev libqrencode-dev fonts-ipafont-gothic libgnutls28-dev)
+            libcairo2-dev libpango1.0-dev libqrencode-dev fonts-ipafont-gothic libgnutls28-dev
+            libncurses-dev gettext)
 # Tools that make real filesystem images at test time, and clamscan to compare with.
 fixture_pkgs=(dosfstools mtools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
               zip python3 coreutils)
 test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-dev
            qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
            clang libclang-rt-14-dev
-           zbar-tools poppler-utils cups cups-client cups-bsd
+           zbar-tools poppler-utils cups cups-client cups-bsd tmux
            rsyslog rsyslog-gnutls gnutls-bin openssl)   # a real syslog collector for the forwarding tests
 bench_pkgs=(clamav-daemon clamdscan p7zip-full time hyperfine)
 

@@ -15,6 +15,7 @@ int logCommand(const std::vector<std::string>& args);
 int verifyCommand(const std::vector<std::string>& args);
 int ticketCommand(const std::vector<std::string>& args);
 int evidenceCommand(const std::vector<std::string>& args);
+int uiCommand(const std::vector<std::string>& args);
 
 // Prints "qkiosk: <message>" on stderr and returns 2.
 int usageError(const std::string& message);

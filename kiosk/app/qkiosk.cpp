@@ -46,6 +46,10 @@ constexpr const char* kUsage =
     "      export re-checks every SHA-256 (exit 1 on a mismatch) and is recorded in the log\n"
     "  log forward [--once] [--status] [--config FILE]\n"
     "      send the records the [syslog] collector does not have yet (exit 1 if it cannot be reached)\n"
+    "  ui --image FILE [--db DIR] [--policy FILE] [--config FILE] [--lang ja|en]\n"
+    "      the full-screen kiosk terminal, run on a disk image as if it had just been\n"
+    "      inserted (demos, training); L or F2 switches the language, Enter goes back to\n"
+    "      \"insert media\", Q quits (exit 0 PASS, 1 FAIL, 2 error)\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
     if (cmd == "verify") return kiosk::app::verifyCommand(args);
     if (cmd == "ticket") return kiosk::app::ticketCommand(args);
     if (cmd == "evidence") return kiosk::app::evidenceCommand(args);
+    if (cmd == "ui") return kiosk::app::uiCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -111,6 +111,11 @@ public:
     }
 
     bool hasPending() const { return !pending_.empty(); }
+    // The size of a file sent to the scanner and not answered yet (0 if none).
+    std::uint64_t pendingSize(std::uint64_t id) const {
+        const auto it = pending_.find(id);
+        return it == pending_.end() ? 0 : it->second.size;
+    }
     std::size_t reasonCount() const { return reasons_.size(); }
     // Whether a finding that calls for evidence was recorded after the first `from` reasons.
     bool evidenceSince(std::size_t from) const {
@@ -457,6 +462,7 @@ Result<Report> ScanSession::run(Media& media) {
                 auto res = proto::decodeScanResult(msg.frame);
                 if (res) {
                     const auto reasonsBefore = c.reasonCount();
+                    const auto size = c.pendingSize(res->id);
                     st = c.result(*res);
                     if (auto h = held.find(res->id); st && h != held.end()) {
                         // Kept as evidence if it has a finding; let go of it at once if not.
@@ -467,6 +473,7 @@ Result<Report> ScanSession::run(Media& media) {
                     }
                     if (st) {
                         ++progress.filesDone;
+                        progress.bytesDone += size;
                         if (progress_) progress_(progress);
                         if (readerOpen && !readerDone) reader->channel().enqueue(proto::encode(proto::FileAck{res->id}));
                     }

@@ -1,0 +1,114 @@
+// The kiosk terminal's model: what one screen shows, as a value, and what a
+// key means on it. No curses here (the renderers in TextRenderer.h and
+// CursesTerminal.h draw it); the app turns what the services report into
+// these values and never lets a screen call a service.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kiosk::ui {
+
+// A language is its catalogue's code ("ja", "en", …): the screens can show
+// every language there is a catalogue for, without code for each.
+using Language = std::string;
+inline const Language kJapanese = "ja";
+inline const Language kEnglish = "en";
+
+// The language a locale name asks for ("en_US.UTF-8" → "en") if it is one of
+// `available`; Japanese, the kiosk's default, otherwise.
+Language languageOfLocale(const std::string& localeName, const std::vector<Language>& available);
+
+// One finding in plain words: a DESIGN.md reason code, where, and the detail.
+struct ReasonLine {
+    std::string code;      // "infected", "badusb", …
+    std::string path;      // "/p1/a.zip!b.exe"; "/" or "" for the whole device
+    std::string detail;    // signature name or explanation (not translated)
+};
+
+// Waiting for media.
+struct Ready {
+    std::string signatureAgeDays;   // "1.2", or "unknown"
+    bool signaturesOutdated = false;
+};
+
+// Media inserted; the device is being looked at and the signatures load.
+struct Identifying {
+    bool diskImage = false;         // `qkiosk ui --image`: no USB device at all
+    std::string source;             // the image file name, or "VID:PID product"
+};
+
+// The device was not admitted (whitelist, BadUSB): nothing was read.
+struct Refused {
+    std::vector<ReasonLine> reasons;
+};
+
+struct Scanning {
+    std::uint64_t filesDone = 0, filesFound = 0;
+    std::uint64_t bytesDone = 0, bytesFound = 0;
+    std::string currentPath;
+    double elapsedSeconds = 0;
+    std::optional<double> secondsLeft;   // unknown until there is a rate to go by
+};
+
+enum class TicketState {
+    Printed,     // on paper
+    Saved,       // signed, in the spool (no printer)
+    NotSaved,    // the id only: no spool or no kiosk key (ticketNote says why)
+};
+
+struct Result {
+    bool pass = false;
+    std::vector<ReasonLine> reasons;
+    std::uint64_t files = 0, bytes = 0;
+    std::string ticketId;
+    TicketState ticket = TicketState::NotSaved;
+    std::string ticketNote;          // why not saved, in English (shown as a detail)
+};
+
+// No verdict could be reached (unreadable image, signatures do not load).
+struct Error {
+    std::string message;             // one line from the system, in English
+};
+
+using Screen = std::variant<Ready, Identifying, Refused, Scanning, Result, Error>;
+
+// The state of the whole terminal: the screen and the language it is shown in.
+struct State {
+    Screen screen = Ready{};
+    Ready idle;                      // what Dismiss goes back to
+    Language language = kJapanese;
+    std::vector<Language> languages{kJapanese, kEnglish};   // what the language key cycles through
+    bool demo = false;               // `--image`: the quit key works
+    bool quit = false;
+};
+
+// A key, already told apart from the terminal's codes by the renderer.
+struct Key {
+    enum Kind { Char, F2, Enter, Resize, Other } kind = Other;
+    char32_t ch = 0;                 // for Char
+};
+
+enum class Intent {
+    None,            // unknown keys, Ctrl-C, Ctrl-Z, Ctrl-\ … do nothing
+    SwitchLanguage,  // F2, L or l, on every screen: the next language
+    Dismiss,         // Enter on the result, refused and error screens: back to Ready
+    Quit,            // Q or q, only with --image, on the result, error and ready screens
+    Redraw,          // the terminal was resized
+};
+
+Intent intentOf(const Key& key, const State& state);
+
+// The language the language key switches to (after the last, the first).
+Language nextLanguage(const State& state);
+
+// The state after an intent (Redraw and None change nothing).
+State reduce(State state, Intent intent);
+
+// A rough time left from the bytes done so far; nullopt until a second has passed.
+std::optional<double> estimateSecondsLeft(std::uint64_t bytesDone, std::uint64_t bytesTotal, double elapsedSeconds);
+
+}  // namespace kiosk::ui
