@@ -37,7 +37,7 @@ int runCommand(const std::vector<std::string>& args) {
     sigaction(SIGINT, &sa, nullptr);
 
     // Status lines go to stdout and, for the kiosk terminal, to the UI socket
-    // (which alone also gets the frequent PROGRESS lines).
+    // (which alone also gets the frequent PROGRESS lines and the VERDICT details).
     std::unique_ptr<StatusSocket> ui;
     if (!config->uiSocket.empty()) {
         std::error_code ec;
@@ -48,7 +48,7 @@ int runCommand(const std::vector<std::string>& args) {
     }
     Daemon daemon(*config, **source, authorizer, [&ui](const std::string& line) {
         if (ui) ui->publish(line);
-        if (line.rfind("PROGRESS ", 0) == 0) return;
+        if (line.rfind("PROGRESS ", 0) == 0 || line.rfind("VERDICT ", 0) == 0) return;
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     });

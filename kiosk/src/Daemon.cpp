@@ -311,7 +311,8 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     auto lastProgress = Clock::now();
     const auto progress = [&](const Progress& p) {
         status_("PROGRESS " + d.name + " files=" + std::to_string(p.filesDone) + "/" + std::to_string(p.filesSeen) +
-                " bytes=" + std::to_string(p.bytesDone) + "/" + std::to_string(media->size) + " " + p.currentPath);
+                " bytes=" + std::to_string(p.bytesDone) + "/" + std::to_string(p.bytesSeen) +
+                " media=" + std::to_string(media->size) + " " + p.currentPath);
     };
     progress(Progress{});
     session.onProgress([&](const Progress& p) {
@@ -346,6 +347,23 @@ void Daemon::collectEvidence(EvidenceCollection& evidence, Report& r, const Medi
     else status_("EVIDENCE " + port + " " + r.ticketId + " stored " + e.caseDir + (e.missing.empty() ? "" : " (incomplete: " + e.missing + ")"));
 }
 
+// What the kiosk terminal shows of a verdict, on one line: the reasons in
+// full for the first 50 (the ticket and the log have them all).
+std::string Daemon::verdictJson(const Report& r, const std::string& port) const {
+    nlohmann::json reasons = nlohmann::json::array();
+    for (std::size_t i = 0; i < r.reasons.size() && i < 50; ++i)
+        reasons.push_back({{"code", proto::reasonCodeName(r.reasons[i].code)}, {"path", r.reasons[i].path}, {"detail", r.reasons[i].detail}});
+    return nlohmann::json{{"port", port.empty() && r.device ? r.device->port : port},
+                          {"ticket_id", r.ticketId},
+                          {"pass", r.pass},
+                          {"reasons", reasons},
+                          {"reasons_total", r.reasons.size()},
+                          {"files", r.files.size()},
+                          {"bytes", r.bytesScanned},
+                          {"printer", printer_.kind != ticket::Printer::None}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void Daemon::finish(const Report& r, const std::string& port) {
     // A failure is on the status line; the spool below still keeps the ticket and report.
     (void)record("session", r.ticketId, toJson(r), true);
@@ -354,6 +372,7 @@ void Daemon::finish(const Report& r, const std::string& port) {
     const auto ticket = ticket::issue(r, config_.kioskId, log_->key);
     if (auto s = writeFileAtomically(base + ".ticket", ticket.text); !s) status_("ERROR " + s.error().message);
     if (auto s = writeFileAtomically(base + ".json", toJson(r)); !s) status_("ERROR " + s.error().message);
+    status_("VERDICT " + verdictJson(r, port));
     if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
     // Pictures and paper last: a slow or jammed printer never holds up the verdict.
     const auto layout = ticket::layoutOf(ticket);
@@ -361,6 +380,8 @@ void Daemon::finish(const Report& r, const std::string& port) {
     if (auto s = ticket::printRecorded(printer_, layout, config_.spoolDir, r.ticketId, *log_, false); !s)
         status_("PRINT-FAILED " + r.ticketId + " " + s.error().message + " (the ticket is kept: qkiosk ticket print " +
                 r.ticketId + ")");
+    else if (printer_.kind != ticket::Printer::None)
+        status_("PRINTED " + r.ticketId);
 }
 
 void Daemon::handleDevice(const std::string& name) {

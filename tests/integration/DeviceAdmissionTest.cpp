@@ -508,11 +508,21 @@ TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan p
     CHECK_FALSE(ui.waitFor("SCANNING 1-1", 30).empty());
     INFO(ui.all);
     const auto progress = ui.waitFor("PROGRESS 1-1 ", 30);
-    CHECK_THAT(progress, Catch::StartsWith("PROGRESS 1-1 files=0/0 bytes=0/"));   // from the first moment
-    CHECK_THAT(ui.waitFor("RESULT", 60), Catch::StartsWith("RESULT FAIL 1-1 "));
+    CHECK_THAT(progress, Catch::StartsWith("PROGRESS 1-1 files=0/0 bytes=0/0 media="));   // from the first moment
+    const auto verdict = ui.waitFor("VERDICT ", 60);
+    const auto result = ui.waitFor("RESULT", 5);
+    CHECK_THAT(result, Catch::StartsWith("RESULT FAIL 1-1 "));
+    REQUIRE(verdict.size() > 8);
+    const auto v = json::parse(verdict.substr(8));
+    CHECK(v.at("pass") == false);
+    CHECK(v.at("port") == "1-1");
+    CHECK(result.find(v.at("ticket_id").get<std::string>()) != std::string::npos);
+    CHECK(v.at("reasons_total") == v.at("reasons").size());
     CHECK(daemon.stop() == 0);
     INFO(daemon.output());
-    CHECK(daemon.output().find("PROGRESS") == std::string::npos);   // the log of stdout stays one line per event
+    // stdout stays one line per event
+    CHECK(daemon.output().find("PROGRESS") == std::string::npos);
+    CHECK(daemon.output().find("VERDICT") == std::string::npos);
     CHECK_FALSE(fs::exists(sock));
 }
 

@@ -15,11 +15,13 @@
 //   IDENTIFYING <port>
 //   REFUSED <port> <ticket> <code>: <detail>
 //   SCANNING <port> <devnode>
-//   PROGRESS <port> files=<done>/<seen> bytes=<done>/<media size> <current path>   (ui_socket only, 4 a second)
+//   PROGRESS <port> files=<done>/<found> bytes=<done>/<found> media=<size> <current path>   (ui_socket only, 4 a second)
+//   VERDICT {"port","ticket_id","pass","reasons":[…50],"reasons_total","files","bytes","printer"}   (ui_socket only)
 //   EVIDENCE <port> <ticket> collecting   a FAIL with findings: the files and the media image go to the vault
 //   EVIDENCE <port> <ticket> stored <case dir> [(incomplete: <why>)]
 //   EVIDENCE <port> <ticket> missing: <why>   nothing could be stored (full disk, unusable vault)
 //   RESULT <PASS|FAIL> <port> <ticket>
+//   PRINTED <ticket>                   on the configured printer
 //   PRINT-FAILED <ticket> <why> (…)    the ticket is kept for `qkiosk ticket print`
 //   REMOVE-MEDIA <port>
 //   REMOVED <port>
@@ -76,6 +78,7 @@ private:
     Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
     void finish(const Report& r, const std::string& port);
+    std::string verdictJson(const Report& r, const std::string& port) const;
     // On a FAIL with findings: the case in the evidence vault and its record in the log.
     void collectEvidence(EvidenceCollection& evidence, Report& r, const Media& media, const std::string& port);
     void recoverInterrupted();
