@@ -1,15 +1,19 @@
-// qkiosk ui --image FILE: the full-screen kiosk terminal running one whole
-// session on a disk image as if it had just been inserted (demos, training,
-// tests). This file is the controller: it runs the services, turns what they
+// qkiosk ui: the full-screen kiosk terminal. Without --image it is a client
+// of the daemon's ui_socket and shows what the daemon does (no root needed);
+// with --image FILE it runs one whole session on a disk image as if it had
+// just been inserted (demos, training, tests). This file is the controller: it runs the services, turns what they
 // report into kiosk::ui screen values and the keys into intents; only
 // ui/src/CursesTerminal.cpp touches the terminal.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -24,6 +28,7 @@
 #include "kiosk/ticket/Ticket.h"
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/CursesTerminal.h"
+#include "qkiosk/ui/DaemonFeed.h"
 #include "qkiosk/ui/Screen.h"
 
 namespace kiosk::app {
@@ -81,6 +86,12 @@ public:
         term_.draw(state_, words_);
     }
     void setIdle(ui::Ready ready) { state_.idle = std::move(ready); }
+    // Lets `f` change the state (what the daemon reported), then redraws.
+    template <typename F>
+    void change(F&& f) {
+        f(state_);
+        term_.draw(state_, words_);
+    }
 
     // Handles the keys that arrive within `timeoutMs` (0: those already there).
     void keys(int timeoutMs) {
@@ -139,6 +150,89 @@ ui::Result resultScreen(const Report& report, const Config& config) {
     return r;
 }
 
+// The daemon's ui_socket, read without ever blocking the terminal.
+class StatusStream {
+public:
+    ~StatusStream() { close(); }
+    bool connected() const { return fd_ >= 0; }
+    // Connects; the error in words if it cannot.
+    std::optional<std::string> connect(const std::string& path) {
+        close();
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        if (path.size() >= sizeof addr.sun_path) return "the socket path is too long";
+        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            const std::string why = std::strerror(errno);
+            close();
+            return why;
+        }
+        ::fcntl(fd_, F_SETFL, O_NONBLOCK);
+        return std::nullopt;
+    }
+    // The complete lines that have arrived; nullopt once the daemon hung up.
+    std::optional<std::vector<std::string>> lines() {
+        std::vector<std::string> out;
+        char chunk[8192];
+        for (;;) {
+            const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+            if (n > 0) {
+                buffer_.append(chunk, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+            close();
+            return std::nullopt;
+        }
+        for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
+            out.push_back(buffer_.substr(0, nl));
+            buffer_.erase(0, nl + 1);
+        }
+        if (buffer_.size() > (1u << 20)) buffer_.clear();   // no line is that long: a broken stream
+        return out;
+    }
+
+private:
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        buffer_.clear();
+    }
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+// `qkiosk ui` against the daemon: renders what the daemon reports, forever
+// (a kiosk terminal has no quit key); reconnects when the daemon restarts.
+int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignatureAgeDays) {
+    ui::DaemonFeed feed(maxSignatureAgeDays);
+    StatusStream stream;
+    const auto t0 = Clock::now();
+    auto lastTry = t0 - std::chrono::seconds(10);
+    for (;;) {
+        const auto now = Clock::now();
+        if (!stream.connected() && now - lastTry >= std::chrono::seconds(2)) {
+            lastTry = now;
+            if (auto why = stream.connect(socketPath))
+                kiosk.change([&](ui::State& st) {
+                    st.screen = ui::Unavailable{false, "cannot reach the kiosk service at " + socketPath + ": " + *why};
+                });
+        }
+        if (stream.connected()) {
+            auto lines = stream.lines();
+            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            if (!lines)
+                kiosk.change([](ui::State& st) { st.screen = ui::Unavailable{false, "the kiosk service stopped"}; });
+            else if (!lines->empty())
+                kiosk.change([&](ui::State& st) {
+                    for (const auto& line : *lines) feed.apply(st, line, seconds);
+                });
+        }
+        kiosk.keys(100);
+    }
+}
+
 }  // namespace
 
 int uiCommand(const std::vector<std::string>& args) {
@@ -164,13 +258,13 @@ int uiCommand(const std::vector<std::string>& args) {
             return usageError("ui: unknown option \"" + a + "\"");
         }
     }
-    if (!image) return usageError("ui: only --image FILE is there yet (the terminal of the daemon comes later)");
-
     auto loaded = loadConfigOrDefault(configPath);
     if (!loaded) return usageError(loaded.error().message);
     const Config config = std::move(*loaded);
+    if (!image && config.uiSocket.empty())
+        return usageError("ui: the daemon has no ui_socket in its config (or give --image FILE for a demo)");
     const std::string dbDir = db.value_or(config.dbDir);
-    if (!std::filesystem::is_directory(dbDir))
+    if (image && !std::filesystem::is_directory(dbDir))
         return usageError(dbDir + ": signature database directory not found (use --db DIR)");
     // An image has no device to decide on; a broken policy file is still refused.
     if (policyPath)
@@ -191,9 +285,14 @@ int uiCommand(const std::vector<std::string>& args) {
     QuietStderr quiet;
 
     ui::State state;
-    state.demo = true;
     state.languages = words->languages();
     state.language = startLanguage(lang, state.languages);
+    if (!image) {
+        state.screen = ui::Unavailable{true, ""};
+        Kiosk kiosk(**term, *words, state);
+        return daemonTerminal(kiosk, config.uiSocket, config.maxSignatureAgeDays);
+    }
+    state.demo = true;
     state.screen = ui::Identifying{true, baseName(*image)};
     Kiosk kiosk(**term, *words, state);
 

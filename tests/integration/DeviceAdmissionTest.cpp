@@ -526,6 +526,91 @@ TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan p
     CHECK_FALSE(fs::exists(sock));
 }
 
+namespace {
+
+// The real curses kiosk terminal in a private tmux server, read with
+// capture-pane. tmux's server needs /dev/null to be the character device; where
+// it is not (some containers), the server runs in a mount namespace of its own
+// with one bound over it.
+class TmuxTerminal {
+public:
+    TmuxTerminal(Workspace& ws, const std::string& command) : sock_((ws.path() / "tmux.sock").string()) {
+        if (run({"sh", "-c", "command -v tmux"}).exitCode != 0) {
+            WARN("SKIP: tmux is not installed");
+            std::exit(77);
+        }
+        std::string start = "tmux -S " + sock_ + " new-session -d -s ui -x 80 -y 24 '" + command + "'";
+        struct stat st{};
+        if (::stat("/dev/null", &st) != 0 || !S_ISCHR(st.st_mode)) {
+            const auto null = ws.path() / "null";
+            REQUIRE(run({"mknod", "-m", "666", null.string(), "c", "1", "3"}).exitCode == 0);
+            start = "exec unshare -m sh -c \"mount --bind " + null.string() + " /dev/null && " + start + "\"";
+        }
+        const auto r = run({"sh", "-c", start});
+        INFO(r.out << r.err);
+        REQUIRE(r.exitCode == 0);
+    }
+    ~TmuxTerminal() { (void)run({"tmux", "-S", sock_, "kill-server"}); }
+    std::string screen() const { return run({"tmux", "-S", sock_, "capture-pane", "-p", "-t", "ui"}).out; }
+    // The screen once it contains `text`, or "" after `seconds`.
+    std::string waitFor(const std::string& text, double seconds) const {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        while (std::chrono::steady_clock::now() < deadline) {
+            const auto s = screen();
+            if (s.find(text) != std::string::npos) return s;
+            ::usleep(200 * 1000);
+        }
+        return "";
+    }
+    void keys(const std::string& k) const { (void)run({"tmux", "-S", sock_, "send-keys", "-t", "ui", k}); }
+
+private:
+    std::string sock_;
+};
+
+}  // namespace
+
+TEST_CASE("The kiosk terminal shows what the daemon does: ready, a stick's verdict, ready again once it is out",
+          "[devices][daemon][ui]") {
+    Workspace ws;
+    const auto sock = ws.path() / "ui.sock";
+    const auto site = writeSite(ws, "2099-12-31", "ui_socket = \"" + sock.string() + "\"\n");
+    const auto image = infectedStick(ws);
+    Testbed bed;
+    bed.addString(rootOnly("approved-stick"));
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", site.config.string()});
+    REQUIRE_FALSE(daemon.waitForLine("READY", 60).empty());
+
+    // The terminal is an ordinary program: not under the test bed, and it needs no root.
+    TmuxTerminal term(ws, "env -u LD_PRELOAD LANG=en_US.UTF-8 " + std::string(QKIOSK_BIN) + " ui --config " + site.config.string());
+    INFO(daemon.output());
+    CHECK_THAT(term.waitFor("Insert the USB stick", 20), Catch::Contains("Signatures: 0.0 days old"));
+    term.keys("C-c");
+    ::usleep(300 * 1000);
+    CHECK_THAT(term.screen(), Catch::Contains("Insert the USB stick"));   // Ctrl-C does nothing
+
+    bed.addString(deviceOnly("approved-stick"));
+    bed.backDisk(image);
+    const auto result = daemon.waitForLine("RESULT", 60);
+    REQUIRE_FALSE(result.empty());
+    const std::string ticket = result.substr(result.rfind(' ') + 1);
+    // (the test bed's disk may still be filling when it is read: PASS or FAIL, the ticket is the daemon's)
+    const auto shown = term.waitFor("Ticket " + ticket, 20);
+    INFO(term.screen());
+    CHECK_THAT(shown, Catch::Contains(result.rfind("RESULT PASS", 0) == 0 ? "PASS" : "FAIL") && Catch::Contains("Remove the media"));
+    term.keys("L");
+    CHECK_FALSE(term.waitFor("媒体を抜いて", 10).empty());
+
+    bed.uevent(kUsb1 + "/1-1", "remove");
+    REQUIRE_FALSE(daemon.waitForLine("REMOVED 1-1", 30).empty());
+    CHECK_FALSE(term.waitFor("USBメモリ・媒体を差し込んでください", 10).empty());
+
+    CHECK(daemon.stop() == 0);
+    // The daemon is gone: the terminal says so rather than inviting media.
+    CHECK_FALSE(term.waitFor("キオスクは現在使えません", 10).empty());
+}
+
 TEST_CASE("A session interrupted by a crash is recorded as FAIL at the next start", "[devices][daemon]") {
     Workspace ws;
     const auto site = writeSite(ws);

@@ -234,6 +234,23 @@ void resultBody(Body& b, const Result& r) {
     for (const auto& l : tail) b.line(l, Tone::Warn);
 }
 
+void unavailableBody(Body& b, const Unavailable& u) {
+    b.blank();
+    if (u.starting) {
+        b.para(b.t("The kiosk is starting. Please wait."), Tone::Warn);
+        b.blank();
+        b.para(b.t("Do not insert media yet."));
+        return;
+    }
+    b.para(b.t("The kiosk is not available"), Tone::Fail);
+    b.blank();
+    if (!u.detail.empty()) {
+        b.line(fitWidth(u.detail, b.width()));
+        b.blank();
+    }
+    b.para(b.t("Do not insert media now. Call the security officer if this does not change."), Tone::Warn);
+}
+
 void errorBody(Body& b, const Error& e) {
     b.blank();
     b.para(b.t("The media could not be checked"), Tone::Fail);
@@ -315,6 +332,7 @@ std::vector<StyledLine> renderStyled(const State& st, int cols, int rows, const 
             else if constexpr (std::is_same_v<T, Refused>) refusedBody(b, s);
             else if constexpr (std::is_same_v<T, Scanning>) scanningBody(b, s);
             else if constexpr (std::is_same_v<T, Result>) resultBody(b, s);
+            else if constexpr (std::is_same_v<T, Unavailable>) unavailableBody(b, s);
             else errorBody(b, s);
         },
         st.screen);

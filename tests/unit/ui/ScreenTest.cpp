@@ -64,6 +64,8 @@ std::vector<std::pair<std::string, Screen>> examples() {
                 6, 3174, "20261127-034324-aa3c0044", TicketState::Saved, ""}},
         {"result-unsaved", Result{true, {}, 5, 2560, "20261127-101349-ffd40097", TicketState::NotSaved, "there is no spool folder"}},
         {"error", Error{"/media/stick.img: cannot open: No such file or directory"}},
+        {"unavailable-starting", Unavailable{true, ""}},
+        {"unavailable", Unavailable{false, "cannot reach the kiosk service at /run/qkiosk/ui.sock: Connection refused"}},
     };
 }
 

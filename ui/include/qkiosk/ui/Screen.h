@@ -74,7 +74,14 @@ struct Error {
     std::string message;             // one line from the system, in English
 };
 
-using Screen = std::variant<Ready, Identifying, Refused, Scanning, Result, Error>;
+// The kiosk terminal has no kiosk behind it: the daemon is starting (loading
+// its signatures) or cannot be reached. Media must not be inserted now.
+struct Unavailable {
+    bool starting = false;
+    std::string detail;              // why, from the system, in English ("" while starting)
+};
+
+using Screen = std::variant<Ready, Identifying, Refused, Scanning, Result, Error, Unavailable>;
 
 // The state of the whole terminal: the screen and the language it is shown in.
 struct State {
