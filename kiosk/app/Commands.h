@@ -14,6 +14,7 @@ int signaturesCommand(const std::vector<std::string>& args);
 int logCommand(const std::vector<std::string>& args);
 int verifyCommand(const std::vector<std::string>& args);
 int ticketCommand(const std::vector<std::string>& args);
+int officerCommand(const std::vector<std::string>& args);
 int evidenceCommand(const std::vector<std::string>& args);
 int uiCommand(const std::vector<std::string>& args);
 

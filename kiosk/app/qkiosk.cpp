@@ -50,6 +50,8 @@ constexpr const char* kUsage =
     "      the full-screen kiosk terminal, run on a disk image as if it had just been\n"
     "      inserted (demos, training); L or F2 switches the language, Enter goes back to\n"
     "      \"insert media\", Q quits (exit 0 PASS, 1 FAIL, 2 error)\n"
+    "  officer list|add NAME|remove NAME|login NAME [--config FILE]\n"
+    "      security officers' accounts (Argon2id hashes; lockout after repeated failures; logged)\n"
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
     if (cmd == "log") return kiosk::app::logCommand(args);
     if (cmd == "verify") return kiosk::app::verifyCommand(args);
     if (cmd == "ticket") return kiosk::app::ticketCommand(args);
+    if (cmd == "officer") return kiosk::app::officerCommand(args);
     if (cmd == "evidence") return kiosk::app::evidenceCommand(args);
     if (cmd == "ui") return kiosk::app::uiCommand(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {

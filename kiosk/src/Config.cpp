@@ -143,7 +143,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     QK_CHECK(r.unknownKeys(root, {"kiosk_id", "db_dir", "policy", "unknown_media", "log", "spool_dir",
                                   "max_signature_age_days", "fixed_devices", "scan", "sandbox", "update_keys", "kiosk_key", "log_retention_days",
                                   "min_free_space", "ticket", "evidence_dir", "evidence_image", "evidence_image_limit",
-                                  "evidence_reserve", "syslog", "ui_socket", "ui_socket_group"}, ""));
+                                  "evidence_reserve", "syslog", "ui_socket", "ui_socket_group", "officers"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
     QK_CHECK(r.string(root, "policy", c.policy));
@@ -203,6 +203,15 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
             return makeError(where(sourceName, t->get("user")->source()) + ": the sandbox user must not be root");
         QK_CHECK(r.size(*t, "memory_limit", c.sandbox.memoryLimit, 1ull << 40));
         QK_CHECK(r.integer(*t, "cpu_limit", c.sandbox.cpuLimitSeconds, 1, 10000000));
+    }
+    if (const auto* node = root.get("officers")) {
+        const auto* t = node->as_table();
+        if (!t) return makeError(where(sourceName, node->source()) + ": \"officers\" must be a table");
+        QK_CHECK(r.unknownKeys(*t, {"file", "lockout_file", "attempts", "lockout_minutes"}, "officers"));
+        QK_CHECK(r.string(*t, "file", c.officers.file));
+        QK_CHECK(r.string(*t, "lockout_file", c.officers.lockoutFile));
+        QK_CHECK(r.integer(*t, "attempts", c.officers.attempts, 1, 100));
+        QK_CHECK(r.integer(*t, "lockout_minutes", c.officers.lockoutMinutes, 1, 10080));
     }
     if (const auto* node = root.get("ticket")) {
         const auto* t = node->as_table();

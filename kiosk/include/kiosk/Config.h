@@ -64,6 +64,14 @@ struct SyslogSettings {
     std::string facility = "local0";
 };
 
+// Security officers' accounts (kiosk/officer/Officers.h).
+struct OfficerSettings {
+    std::string file = "/etc/qkiosk/officers";                          // Argon2id hashes, 0600
+    std::string lockoutFile = "/var/lib/qkiosk/officer-lockout.json";   // failures in a row, lockouts
+    std::uint32_t attempts = 5;                                         // wrong passwords in a row before a lockout
+    std::uint32_t lockoutMinutes = 15;
+};
+
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
@@ -81,6 +89,7 @@ struct Config {
     ScanSettings scan;
     SandboxSettings sandbox;
     TicketSettings ticket;
+    OfficerSettings officers;
     std::vector<std::string> updateKeys;   // public keys (files) that may sign signature update bundles
     EvidenceSettings evidence;
     SyslogSettings syslog;

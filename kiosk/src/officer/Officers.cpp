@@ -1,0 +1,165 @@
+#include "kiosk/officer/Officers.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "kiosk/AtomicFile.h"
+
+namespace kiosk::officer {
+namespace {
+
+struct Account {
+    std::string hash, name;
+};
+
+bool validName(const std::string& name) {
+    if (name.empty() || name.size() > 128 || name.front() == ' ' || name.back() == ' ') return false;
+    return std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+Result<std::vector<Account>> readAccounts(const Settings& s) {
+    std::error_code ec;
+    if (!std::filesystem::exists(s.file, ec)) return std::vector<Account>{};
+    auto text = readTextFile(s.file);
+    if (!text) return text.error();
+    std::vector<Account> out;
+    std::istringstream in(*text);
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (line.empty() || line.front() == '#') continue;
+        const auto space = line.find(' ');
+        if (space == std::string::npos || line.rfind("$argon2id$", 0) != 0 || !validName(line.substr(space + 1)))
+            return makeError(s.file + ":" + std::to_string(number) + ": not \"<argon2id hash> <name>\"");
+        out.push_back({line.substr(0, space), line.substr(space + 1)});
+    }
+    return out;
+}
+
+Status writeAccounts(const Settings& s, const std::vector<Account>& accounts) {
+    std::string text = "# qkiosk officers: \"<Argon2id hash> <name>\", managed with qkiosk officer add|remove\n";
+    for (const auto& a : accounts) text += a.hash + " " + a.name + "\n";
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(s.file).parent_path(), ec);
+    return writeFileAtomically(s.file, text, 0600);
+}
+
+// Failures in a row and the end of a lockout, per name (the name as given,
+// so that unknown names are counted and locked too: nothing tells which exist).
+struct Failures {
+    std::uint32_t count = 0;
+    std::int64_t lockedUntil = 0;   // unix time
+};
+
+nlohmann::json readLockouts(const Settings& s) {
+    auto text = readTextFile(s.lockoutFile);
+    if (!text) return nlohmann::json::object();
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    return j.is_object() ? j : nlohmann::json::object();
+}
+
+Status writeLockouts(const Settings& s, const nlohmann::json& j) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(s.lockoutFile).parent_path(), ec);
+    return writeFileAtomically(s.lockoutFile, j.dump() + "\n", 0600);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> list(const Settings& s) {
+    auto accounts = readAccounts(s);
+    if (!accounts) return accounts.error();
+    std::vector<std::string> names;
+    for (const auto& a : *accounts) names.push_back(a.name);
+    return names;
+}
+
+Status setPassword(const Settings& s, const std::string& name, const std::string& password) {
+    if (!validName(name)) return makeError("an officer's name must be 1 to 128 bytes, without control characters or outer spaces");
+    if (password.size() < 10) return makeError("the password must have at least 10 characters");
+    if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
+    auto accounts = readAccounts(s);
+    if (!accounts) return accounts.error();
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return makeError("out of memory while hashing the password");
+    auto it = std::find_if(accounts->begin(), accounts->end(), [&](const Account& a) { return a.name == name; });
+    if (it == accounts->end()) accounts->push_back({hash, name});
+    else it->hash = hash;
+    return writeAccounts(s, *accounts);
+}
+
+Status remove(const Settings& s, const std::string& name) {
+    auto accounts = readAccounts(s);
+    if (!accounts) return accounts.error();
+    const auto before = accounts->size();
+    std::erase_if(*accounts, [&](const Account& a) { return a.name == name; });
+    if (accounts->size() == before) return makeError("no officer named \"" + name + "\"");
+    return writeAccounts(s, *accounts);
+}
+
+Result<Answer> login(const Settings& s, const std::string& name, const std::string& password, log::SignedLog& log,
+                     const std::string& where) {
+    if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
+    auto accounts = readAccounts(s);
+    if (!accounts) return accounts.error();
+    auto lockouts = readLockouts(s);
+    const std::int64_t now = std::time(nullptr);
+    Failures f;
+    if (lockouts.contains(name) && lockouts[name].is_object()) {
+        f.count = lockouts[name].value("count", 0u);
+        f.lockedUntil = lockouts[name].value("locked_until", std::int64_t{0});
+    }
+    nlohmann::json record = {{"name", name}, {"where", where}};
+    if (f.lockedUntil > now) {
+        record["locked_for_seconds"] = f.lockedUntil - now;
+        record["why"] = "locked out";
+        if (auto r = log.appendSigned("officer-login-failed", "", record.dump()); !r) return r.error();
+        return Answer{Outcome::LockedOut, "Too many wrong passwords: try again in " +
+                                              std::to_string((f.lockedUntil - now + 59) / 60) + " minutes."};
+    }
+    const auto it = std::find_if(accounts->begin(), accounts->end(), [&](const Account& a) { return a.name == name; });
+    // An unknown name costs the same time as a wrong password.
+    static const std::string dummy = [] {
+        char h[crypto_pwhash_STRBYTES];
+        const std::string p = "qkiosk-no-such-officer";
+        if (crypto_pwhash_str_alg(h, p.data(), p.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                                  crypto_pwhash_ALG_ARGON2ID13) != 0)
+            return std::string();
+        return std::string(h);
+    }();
+    const std::string& hash = it == accounts->end() ? dummy : it->hash;
+    const bool ok = !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 &&
+                    it != accounts->end();
+    if (ok) {
+        lockouts.erase(name);
+        if (auto st = writeLockouts(s, lockouts); !st) return st.error();
+        if (auto r = log.appendSigned("officer-login", "", record.dump()); !r) return r.error();
+        return Answer{Outcome::Accepted, "Welcome, " + name + "."};
+    }
+    ++f.count;
+    const bool lock = f.count >= s.attempts;
+    if (lock) f.lockedUntil = now + static_cast<std::int64_t>(s.lockoutMinutes) * 60;
+    lockouts[name] = {{"count", lock ? 0u : f.count}, {"locked_until", f.lockedUntil}};
+    if (auto st = writeLockouts(s, lockouts); !st) return st.error();
+    record["failures"] = f.count;
+    record["why"] = "wrong name or password";
+    if (auto r = log.appendSigned("officer-login-failed", "", record.dump()); !r) return r.error();
+    if (lock) {
+        if (auto r = log.appendSigned("officer-locked-out", "",
+                                      nlohmann::json{{"name", name}, {"minutes", s.lockoutMinutes}, {"where", where}}.dump());
+            !r)
+            return r.error();
+        return Answer{Outcome::LockedOut, "Too many wrong passwords: try again in " + std::to_string(s.lockoutMinutes) + " minutes."};
+    }
+    return Answer{Outcome::Refused, "Wrong name or password."};
+}
+
+}  // namespace kiosk::officer

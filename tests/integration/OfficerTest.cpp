@@ -1,0 +1,92 @@
+// Security officers' accounts through the real `qkiosk officer`: Argon2id
+// hashes only, a lockout after repeated wrong passwords, and every login,
+// failure and lockout in the signed quarantine log.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include "Harness.h"
+
+using namespace qktest;
+
+namespace {
+
+struct Site {
+    Workspace ws;
+    fs::path config;
+    Site() {
+        config = ws.write("k.toml", join({"log = \"", (ws.path() / "log.db").string(), "\"\nkiosk_key = \"",
+                                          (ws.path() / "kiosk.key").string(), "\"\n[officers]\nfile = \"",
+                                          (ws.path() / "officers").string(), "\"\nlockout_file = \"",
+                                          (ws.path() / "lockout.json").string(), "\"\nattempts = 3\nlockout_minutes = 15\n"}));
+    }
+    // The password arrives on stdin, as from a script (a terminal would ask without echo).
+    RunResult officer(const std::string& sub, const std::string& name, const std::string& password) {
+        return run({"sh", "-c", "printf '%s\\n' \"$1\" | \"$2\" officer \"$3\" \"$4\" --config \"$5\"", "sh", password,
+                    QKIOSK_BIN, sub, name, config.string()});
+    }
+    std::string records(const std::string& kind) {
+        return run({QKIOSK_BIN, "log", "list", "--kind", kind, "--config", config.string()}).out;
+    }
+};
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("An officer logs in with a password kept only as an Argon2id hash, and every login is a signed record",
+          "[officer]") {
+    Site site;
+    const std::string password = "correct horse 電池";
+    auto added = site.officer("add", "山田 太郎", password);
+    INFO(added.out << added.err);
+    REQUIRE(added.exitCode == 0);
+    struct stat st{};
+    REQUIRE(::stat((site.ws.path() / "officers").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    const auto file = slurp(site.ws.path() / "officers");
+    CHECK_THAT(file, Catch::Contains("$argon2id$") && Catch::Contains(" 山田 太郎"));
+    CHECK(file.find("correct horse") == std::string::npos);
+    CHECK(run({QKIOSK_BIN, "officer", "list", "--config", site.config.string()}).out == "山田 太郎\n");
+
+    auto ok = site.officer("login", "山田 太郎", password);
+    CHECK(ok.exitCode == 0);
+    CHECK_THAT(site.records("officer-login"), Catch::Contains("officer-login"));
+    CHECK(site.officer("add", "佐藤", "short").exitCode == 2);   // fewer than 10 characters
+    CHECK_THAT(site.records("officer-added"), Catch::Contains("officer-added"));
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
+}
+
+TEST_CASE("Wrong passwords lock the name out, unknown names get the same answer, and all of it is logged", "[officer]") {
+    Site site;
+    REQUIRE(site.officer("add", "yamada", "a long enough password").exitCode == 0);
+
+    // An unknown name and a wrong password look the same to whoever tries.
+    const auto unknown = site.officer("login", "nobody-here", "whatever1234");
+    const auto wrong = site.officer("login", "yamada", "not the password");
+    CHECK(unknown.exitCode == 1);
+    CHECK(wrong.exitCode == 1);
+    CHECK(unknown.out == wrong.out);
+    CHECK(site.officer("login", "yamada", "still not it").exitCode == 1);
+    const auto third = site.officer("login", "yamada", "nor this one");   // the third in a row: locked
+    CHECK(third.exitCode == 1);
+    CHECK_THAT(third.out, Catch::Contains("Too many wrong passwords") && Catch::Contains("15 minutes"));
+    // Even the right password waits for the lockout to end.
+    const auto locked = site.officer("login", "yamada", "a long enough password");
+    CHECK(locked.exitCode == 1);
+    CHECK_THAT(locked.out, Catch::Contains("Too many wrong passwords"));
+
+    CHECK(count(site.records("officer-login-failed"), "officer-login-failed") == 5);   // unknown, 3 wrong, 1 while locked
+    CHECK(count(site.records("officer-locked-out"), "officer-locked-out") == 1);
+    CHECK(count(site.records("officer-login"), " officer-login ") == 0);
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
+
+    // An officer removed cannot log in.
+    REQUIRE(run({QKIOSK_BIN, "officer", "remove", "yamada", "--config", site.config.string()}).exitCode == 0);
+    CHECK(run({QKIOSK_BIN, "officer", "list", "--config", site.config.string()}).out.empty());
+    CHECK_THAT(site.records("officer-removed"), Catch::Contains("officer-removed"));
+}
