@@ -14,10 +14,11 @@
 namespace kiosk {
 namespace {
 
-// The lines that say what the kiosk is doing now (the rest are events).
-bool isState(const std::string& line) {
-    for (const char* word : {"LOADING ", "READY ", "IDENTIFYING ", "SCANNING ", "PROGRESS ", "EVIDENCE ", "RESULT ",
-                             "REFUSED ", "REMOVE-MEDIA ", "REMOVED "})
+// The lines of one device's session, from IDENTIFYING to REMOVED: what a
+// terminal that connects in the middle needs to show where it stands.
+bool isSessionLine(const std::string& line) {
+    for (const char* word : {"IDENTIFYING ", "SCANNING ", "VERDICT ", "RESULT ", "REFUSED ", "PRINTED ", "PRINT-FAILED ",
+                             "REMOVE-MEDIA "})
         if (line.rfind(word, 0) == 0) return true;
     return false;
 }
@@ -90,8 +91,12 @@ void StatusSocket::sendOrDrop(std::vector<int>& clients, const std::string& text
 
 void StatusSocket::publish(const std::string& line) {
     std::lock_guard lock(mutex_);
-    if (line.rfind("READY ", 0) == 0) lastReady_ = line;
-    if (isState(line)) lastState_ = line;
+    if (line.rfind("READY ", 0) == 0 || line.rfind("LOADING ", 0) == 0) lastReady_ = line;
+    if (line.rfind("IDENTIFYING ", 0) == 0 || line.rfind("REMOVED ", 0) == 0) session_.clear();
+    if (isSessionLine(line)) session_.push_back(line);
+    // Only the latest progress is worth replaying.
+    if (line.rfind("PROGRESS ", 0) == 0) progress_ = line;
+    if (line.rfind("VERDICT ", 0) == 0 || line.rfind("REMOVED ", 0) == 0) progress_.clear();
     sendOrDrop(clients_, line + "\n");
 }
 
@@ -107,7 +112,8 @@ void StatusSocket::acceptLoop() {
         std::vector<int> one{c};
         std::string hello;
         if (!lastReady_.empty()) hello += lastReady_ + "\n";
-        if (!lastState_.empty() && lastState_ != lastReady_) hello += lastState_ + "\n";
+        for (const auto& l : session_) hello += l + "\n";
+        if (!progress_.empty()) hello += progress_ + "\n";
         if (!hello.empty()) sendOrDrop(one, hello);
         if (!one.empty()) clients_.push_back(c);
     }

@@ -518,6 +518,11 @@ TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan p
     CHECK(v.at("port") == "1-1");
     CHECK(result.find(v.at("ticket_id").get<std::string>()) != std::string::npos);
     CHECK(v.at("reasons_total") == v.at("reasons").size());
+    // A terminal that (re)starts now, with the media still in, sees the verdict, not "insert media".
+    UiClient late(sock);
+    CHECK_FALSE(late.waitFor("READY", 5).empty());
+    CHECK(late.waitFor("VERDICT ", 5) == verdict);
+    CHECK(late.waitFor("RESULT", 5) == result);
     CHECK(daemon.stop() == 0);
     INFO(daemon.output());
     // stdout stays one line per event

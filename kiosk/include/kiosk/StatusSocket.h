@@ -1,8 +1,9 @@
 // The daemon's status for the kiosk terminal (`qkiosk ui`, issue 6): a local
 // stream socket that carries the daemon's status lines (docs/admin.md) and,
 // while a scan runs, PROGRESS lines. Read-only: nothing a client sends is
-// read. A client that connects first gets the last READY line and the
-// current state, so a UI that starts or restarts can draw at once. The UI
+// read. A client that connects first gets the last READY line and the lines
+// of the session in progress (up to its latest PROGRESS, or its verdict until
+// the media is removed), so a UI that starts or restarts can draw at once. The UI
 // needs no root: the socket belongs to `ui_socket_group` (mode 0660).
 //
 // A client that does not keep up (its socket buffer full) is dropped rather
@@ -40,7 +41,9 @@ private:
     std::string path_;
     std::mutex mutex_;
     std::vector<int> clients_;
-    std::string lastReady_, lastState_;
+    std::string lastReady_;                // the last READY (or LOADING)
+    std::vector<std::string> session_;     // the current device's lines since IDENTIFYING
+    std::string progress_;                 // its latest PROGRESS while it is scanned
     std::thread thread_;
 };
 
