@@ -26,6 +26,7 @@
 #include "kiosk/ScannerService.h"
 #include "kiosk/log/KioskKey.h"
 #include "kiosk/ticket/Ticket.h"
+#include "kiosk/ticket/TicketPrinting.h"
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/CursesTerminal.h"
 #include "qkiosk/ui/DaemonFeed.h"
@@ -130,10 +131,7 @@ void spoolTicket(const Report& report, const Config& config, ui::Result& shown) 
         shown.ticketNote = "the kiosk key is missing or unreadable";
         return;
     }
-    const std::string base = config.spoolDir + "/" + report.ticketId;
-    // The ticket first, then the report: a report in the spool always has its ticket.
-    if (!writeFileAtomically(base + ".ticket", ticket::issue(report, config.kioskId, *key).text) ||
-        !writeFileAtomically(base + ".json", toJson(report))) {
+    if (!ticket::spool(config.spoolDir, ticket::issue(report, config.kioskId, *key), report)) {
         shown.ticketNote = "it could not be written";
         return;
     }

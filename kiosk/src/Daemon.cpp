@@ -367,16 +367,13 @@ std::string Daemon::verdictJson(const Report& r, const std::string& port) const 
 void Daemon::finish(const Report& r, const std::string& port) {
     // A failure is on the status line; the spool below still keeps the ticket and report.
     (void)record("session", r.ticketId, toJson(r), true);
-    const std::string base = config_.spoolDir + "/" + r.ticketId;
-    // The ticket first, then the report: a report in the spool always has its ticket.
     const auto ticket = ticket::issue(r, config_.kioskId, log_->key);
-    if (auto s = writeFileAtomically(base + ".ticket", ticket.text); !s) status_("ERROR " + s.error().message);
-    if (auto s = writeFileAtomically(base + ".json", toJson(r)); !s) status_("ERROR " + s.error().message);
+    if (auto s = ticket::spool(config_.spoolDir, ticket, r); !s) status_("ERROR " + s.error().message);
     status_("VERDICT " + verdictJson(r, port));
     if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
     // Pictures and paper last: a slow or jammed printer never holds up the verdict.
     const auto layout = ticket::layoutOf(ticket);
-    if (auto s = ticket::archive(layout, config_.ticket.archive, base); !s) status_("ERROR " + s.error().message);
+    if (auto s = ticket::archive(layout, config_.ticket.archive, config_.spoolDir + "/" + r.ticketId); !s) status_("ERROR " + s.error().message);
     if (auto s = ticket::printRecorded(printer_, layout, config_.spoolDir, r.ticketId, *log_, false); !s)
         status_("PRINT-FAILED " + r.ticketId + " " + s.error().message + " (the ticket is kept: qkiosk ticket print " +
                 r.ticketId + ")");

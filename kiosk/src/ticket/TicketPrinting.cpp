@@ -14,6 +14,12 @@ constexpr const char* kUnprinted = ".unprinted";
 
 }  // namespace
 
+Status spool(const std::string& spoolDir, const Ticket& ticket, const Report& report) {
+    const std::string base = spoolDir + "/" + report.ticketId;
+    if (auto st = writeFileAtomically(base + ".ticket", ticket.text); !st) return st;
+    return writeFileAtomically(base + ".json", toJson(report));
+}
+
 Status printRecorded(const Printer& printer, const Layout& layout, const std::string& spoolDir, const std::string& ticketId,
                      log::SignedLog& log, bool reprint) {
     if (printer.kind == Printer::None) return {};

@@ -8,12 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "kiosk/Report.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/ticket/Printer.h"
+#include "kiosk/ticket/Ticket.h"
 #include "kiosk/ticket/TicketRender.h"
 #include "qkiosk/protocol/Result.h"
 
 namespace kiosk::ticket {
+
+// Puts a session's signed ticket and its JSON report into the spool as
+// <ticket_id>.ticket and <ticket_id>.json, each atomically, the ticket first:
+// a report in the spool always has its ticket.
+Status spool(const std::string& spoolDir, const Ticket& ticket, const Report& report);
 
 // Prints, then records `ticket-printed` or `ticket-print-failed` (`reprint`
 // says which kind of print it was) and keeps or clears the spool's note.
