@@ -68,6 +68,10 @@ Status UsbAuthorizer::authorizeStorage(const UsbDevice& d) {
     if (storage.empty()) return makeError(d.name + ": no mass-storage interface to authorize");
     for (const int n : storage) {
         const std::string itf = d.name + ":" + std::to_string(config) + "." + std::to_string(n);
+        // The interface appears as the kernel configures the device: give it
+        // the same second that the configuration gets (activeConfiguration).
+        const std::string attr = root_ + "/bus/usb/devices/" + itf + "/authorized";
+        for (int attempt = 0; attempt < 50 && ::access(attr.c_str(), F_OK) != 0; ++attempt) ::usleep(20000);
         if (auto s = write("bus/usb/devices/" + itf + "/authorized", "1"); !s) return s;
         if (auto s = write("bus/usb/drivers_probe", itf); !s) return s;
     }
