@@ -10,6 +10,23 @@
 
 namespace kiosk::app {
 
+Status readOptions(const std::string& command, const std::vector<std::string>& args, std::size_t from, const OptionSpec& spec) {
+    for (std::size_t i = from; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (const auto f = spec.flags.find(a); f != spec.flags.end()) {
+            *f->second = true;
+        } else if (const auto v = spec.values.find(a); v != spec.values.end()) {
+            if (i + 1 >= args.size() || args[i + 1].empty()) return makeError(command + ": " + a + " needs a value");
+            *v->second = args[++i];
+        } else if (spec.word && !*spec.word && !a.starts_with("-")) {
+            *spec.word = a;
+        } else {
+            return makeError(command + ": unknown option \"" + a + "\"");
+        }
+    }
+    return {};
+}
+
 Result<Config> loadConfigOrDefault(const std::optional<std::string>& path) {
     if (path) return loadConfig(*path);
     if (std::filesystem::exists(kDefaultConfigPath)) return loadConfig(kDefaultConfigPath);

@@ -2,6 +2,7 @@
 // turning a USB device and its policy decision into report values.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,16 @@
 #include "kiosk/policy/Policy.h"
 
 namespace kiosk::app {
+
+// The options one subcommand takes: "--name VALUE" options, flags, and (if
+// `word` is set) one argument without "--" (a ticket id, a name).
+struct OptionSpec {
+    std::map<std::string, std::optional<std::string>*> values;
+    std::map<std::string, bool*> flags;
+    std::optional<std::string>* word = nullptr;
+};
+// Reads args[from..] into `spec`; the error names the command and the option.
+Status readOptions(const std::string& command, const std::vector<std::string>& args, std::size_t from, const OptionSpec& spec);
 
 // The config from --config, else /etc/qkiosk/qkiosk.toml if present, else defaults.
 Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);

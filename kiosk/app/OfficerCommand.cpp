@@ -50,11 +50,8 @@ int officerCommand(const std::vector<std::string>& args) {
     if (args.empty()) return usageError("officer: give list, add, remove or login (see qkiosk help)");
     const std::string sub = args[0];
     std::optional<std::string> name, configPath;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size()) configPath = args[++i];
-        else if (!name && !args[i].starts_with("--") && sub != "list") name = args[i];
-        else return usageError("officer " + sub + ": unknown option \"" + args[i] + "\"");
-    }
+    if (auto st = readOptions("officer " + sub, args, 1, {{{"--config", &configPath}}, {}, sub == "list" ? nullptr : &name}); !st)
+        return usageError(st.error().message);
     auto config = loadConfigOrDefault(configPath);
     if (!config) return usageError(config.error().message);
     const auto& settings = config->officers;

@@ -29,37 +29,14 @@ int scanCommand(const std::vector<std::string>& args) {
     std::optional<std::string> image, device, db, json, configPath, policyPath, logPath, ticketPath;
     std::optional<std::string> evidenceDir;
     bool quiet = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](std::optional<std::string>& out) -> bool {
-            if (i + 1 >= args.size() || args[i + 1].empty()) return false;
-            out = args[++i];
-            return true;
-        };
-        if (a == "--image") {
-            if (!value(image)) return usageError("scan: --image needs a file");
-        } else if (a == "--device") {
-            if (!value(device)) return usageError("scan: --device needs a block device");
-        } else if (a == "--db") {
-            if (!value(db)) return usageError("scan: --db needs a directory");
-        } else if (a == "--json") {
-            if (!value(json)) return usageError("scan: --json needs a file or -");
-        } else if (a == "--config") {
-            if (!value(configPath)) return usageError("scan: --config needs a file");
-        } else if (a == "--quiet" || a == "-q") {
-            quiet = true;
-        } else if (a == "--evidence") {
-            if (!value(evidenceDir)) return usageError("scan: --evidence needs a directory (the evidence vault)");
-        } else if (a == "--policy") {
-            if (!value(policyPath)) return usageError("scan: --policy needs a file");
-        } else if (a == "--log") {
-            if (!value(logPath)) return usageError("scan: --log needs a database file");
-        } else if (a == "--ticket") {
-            if (!value(ticketPath)) return usageError("scan: --ticket needs a file");
-        } else {
-            return usageError("scan: unknown option \"" + a + "\"");
-        }
-    }
+    if (auto st = readOptions("scan", args, 0,
+                              {{{"--image", &image}, {"--device", &device}, {"--db", &db}, {"--json", &json},
+                                {"--config", &configPath}, {"--evidence", &evidenceDir}, {"--policy", &policyPath},
+                                {"--log", &logPath}, {"--ticket", &ticketPath}},
+                               {{"--quiet", &quiet}, {"-q", &quiet}},
+                               nullptr});
+        !st)
+        return usageError(st.error().message);
     if (image.has_value() == device.has_value()) return usageError("scan: give exactly one of --image FILE or --device DEV");
 
     auto loaded = loadConfigOrDefault(configPath);

@@ -10,7 +10,6 @@
 // A ticket is printed or rendered only if its signature verifies: a spool
 // file edited after the session is refused (exit 1), never reproduced.
 #include <cstdio>
-#include <map>
 #include <optional>
 
 #include "Commands.h"
@@ -35,20 +34,13 @@ int ticketCommand(const std::vector<std::string>& args) {
     if (args.empty()) return usageError("ticket: give pending, print or render (see qkiosk help)");
     const std::string sub = args.front();
     std::optional<std::string> target, printerSpec, format, out, pubkey, configPath;
-    std::map<std::string, std::optional<std::string>*> options = {
-        {"--printer", &printerSpec}, {"--format", &format}, {"--out", &out}, {"--pubkey", &pubkey}, {"--config", &configPath}};
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto it = options.find(args[i]);
-        if (it == options.end()) {
-            if (!target && !args[i].starts_with("--") && sub != "pending") {
-                target = args[i];
-                continue;
-            }
-            return usageError("ticket " + sub + ": unknown option \"" + args[i] + "\"");
-        }
-        if (i + 1 >= args.size() || args[i + 1].empty()) return usageError("ticket " + sub + ": " + args[i] + " needs a value");
-        *it->second = args[++i];
-    }
+    if (auto st = readOptions("ticket " + sub, args, 1,
+                              {{{"--printer", &printerSpec}, {"--format", &format}, {"--out", &out}, {"--pubkey", &pubkey},
+                                {"--config", &configPath}},
+                               {},
+                               sub == "pending" ? nullptr : &target});
+        !st)
+        return usageError(st.error().message);
     auto config = loadConfigOrDefault(configPath);
     if (!config) return usageError(config.error().message);
 

@@ -235,27 +235,13 @@ int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignat
 
 int uiCommand(const std::vector<std::string>& args) {
     std::optional<std::string> image, db, configPath, policyPath, lang;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](std::optional<std::string>& out) -> bool {
-            if (i + 1 >= args.size() || args[i + 1].empty()) return false;
-            out = args[++i];
-            return true;
-        };
-        if (a == "--image") {
-            if (!value(image)) return usageError("ui: --image needs a file");
-        } else if (a == "--db") {
-            if (!value(db)) return usageError("ui: --db needs a directory");
-        } else if (a == "--config") {
-            if (!value(configPath)) return usageError("ui: --config needs a file");
-        } else if (a == "--policy") {
-            if (!value(policyPath)) return usageError("ui: --policy needs a file");
-        } else if (a == "--lang") {
-            if (!value(lang)) return usageError("ui: --lang needs a language code (ja, en)");
-        } else {
-            return usageError("ui: unknown option \"" + a + "\"");
-        }
-    }
+    if (auto st = readOptions("ui", args, 0,
+                              {{{"--image", &image}, {"--db", &db}, {"--config", &configPath}, {"--policy", &policyPath},
+                                {"--lang", &lang}},
+                               {},
+                               nullptr});
+        !st)
+        return usageError(st.error().message);
     auto loaded = loadConfigOrDefault(configPath);
     if (!loaded) return usageError(loaded.error().message);
     const Config config = std::move(*loaded);

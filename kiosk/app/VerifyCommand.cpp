@@ -24,18 +24,13 @@ void list(const char* what, const std::vector<std::string>& paths) {
 
 int verifyCommand(const std::vector<std::string>& args) {
     std::optional<std::string> ticketPath, image, device, pubkey, configPath;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        std::optional<std::string>* slot = a == "--ticket"   ? &ticketPath
-                                           : a == "--image"  ? &image
-                                           : a == "--device" ? &device
-                                           : a == "--pubkey" ? &pubkey
-                                           : a == "--config" ? &configPath
-                                                             : nullptr;
-        if (!slot) return usageError("verify: unknown option \"" + a + "\"");
-        if (i + 1 >= args.size() || args[i + 1].empty()) return usageError("verify: " + a + " needs a value");
-        *slot = args[++i];
-    }
+    if (auto st = readOptions("verify", args, 0,
+                              {{{"--ticket", &ticketPath}, {"--image", &image}, {"--device", &device}, {"--pubkey", &pubkey},
+                                {"--config", &configPath}},
+                               {},
+                               nullptr});
+        !st)
+        return usageError(st.error().message);
     if (!ticketPath) return usageError("verify: give the ticket with --ticket FILE");
     if (image.has_value() == device.has_value()) return usageError("verify: give exactly one of --image FILE or --device DEV");
 
