@@ -142,3 +142,34 @@ TEST_CASE("The QR code's compact form alone verifies the media by its manifest, 
     CHECK_THAT(fail.out, Catch::Contains("FAIL: the ticket says FAIL"));
     CHECK_THAT(slurp(dirtyTicket), Catch::Contains("不合格 FAIL") && Catch::Contains("マルウェアを検出 malware found: /p0/eicar.com"));
 }
+
+TEST_CASE("A medium that can no longer be read completely does not verify, and a rendered ticket's QR code reads back",
+          "[ticket]") {
+    requireTool("zbarimg");
+    Site site;
+    auto& ws = site.ws;
+    ws.write("stick/a.txt", std::string(200000, 'a'));
+    ws.write("stick/b.txt", "b\n");
+    const auto img = makeImage(ws, "stick.img", "fat16", "none", ws.path() / "stick");
+    const auto ticket = ws.path() / "t.ticket";
+    REQUIRE(scanImage(ws, img, {"--config", site.config.string(), "--ticket", ticket.string()}).exitCode == 0);
+    const auto key = site.publishKey();
+
+    // What the printed QR code says is the signed compact form, exactly.
+    const auto png = ws.path() / "t.png";
+    const auto rendered = run({QKIOSK_BIN, "ticket", "render", ticket.string(), "--format", "png", "--out", png.string(),
+                               "--pubkey", key.string(), "--config", site.config.string()});
+    INFO(rendered.out << rendered.err);
+    REQUIRE(rendered.exitCode == 0);
+    const auto text = slurp(ticket);
+    const auto at = text.find("compact: ") + 9;
+    CHECK(run({"zbarimg", "-q", "--raw", png.string()}).out == text.substr(at, text.find('\n', at) - at) + "\n");
+
+    // The stick is cut short (a bad copy, a failing stick): not the medium that passed.
+    std::filesystem::resize_file(img, 64 * 1024);
+    const auto v = site.verify(ticket, img, key);
+    INFO(v.out << v.err);
+    CHECK(v.exitCode == 1);
+    CHECK_THAT(v.out, Catch::Contains("MISMATCH"));
+    CHECK(v.out.find("OK: ") == std::string::npos);
+}
