@@ -84,10 +84,9 @@ void DaemonFeed::apply(State& state, const std::string& line, double now) {
         if (!r.pass && r.reasons.empty()) r.reasons.push_back({"unscannable", "/", "see the ticket"});
         state.screen = r;
     } else if (kind == "PRINTED" || kind == "PRINT-FAILED") {
-        if (auto* r = std::get_if<Result>(&state.screen); r && r->ticketId == port) {
-            r->ticket = kind == "PRINTED" ? TicketState::Printed : TicketState::NotSaved;
-            r->ticketNote = kind == "PRINTED" ? "" : "the printer failed (the ticket is kept)";
-        }
+        // A failed print leaves the ticket saved in the spool, for the officer's reprint.
+        if (auto* r = std::get_if<Result>(&state.screen); r && r->ticketId == port)
+            r->ticket = kind == "PRINTED" ? TicketState::Printed : TicketState::Saved;
     } else if (kind == "REFUSED") {
         // "REFUSED <port> <ticket> <code>: <detail>" or "REFUSED <port> - <code>: <detail>"
         std::string ticket, codeColon, detail;

@@ -41,6 +41,10 @@ TEST_CASE("The daemon's status lines become the screens of one session, start to
     REQUIRE(r.reasons.size() == 1);
     CHECK(r.reasons[0].path == "/p1/a.com");
     CHECK(r.files == 10);
+    feed.apply(st, "PRINT-FAILED T1 ESC/POS printer /dev/usb/lp0: cannot open (the ticket is kept)", 7);
+    CHECK(std::get<Result>(st.screen).ticket == TicketState::Saved);   // in the spool, not on paper
+    feed.apply(st, "PRINTED T0", 7);   // another session's ticket changes nothing here
+    CHECK(std::get<Result>(st.screen).ticket == TicketState::Saved);
     feed.apply(st, "PRINTED T1", 7);
     CHECK(std::get<Result>(st.screen).ticket == TicketState::Printed);
     // The engine may be reloaded meanwhile: the result stays until the media is out.
