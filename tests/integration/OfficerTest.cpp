@@ -89,4 +89,15 @@ TEST_CASE("Wrong passwords lock the name out, unknown names get the same answer,
     REQUIRE(run({QKIOSK_BIN, "officer", "remove", "yamada", "--config", site.config.string()}).exitCode == 0);
     CHECK(run({QKIOSK_BIN, "officer", "list", "--config", site.config.string()}).out.empty());
     CHECK_THAT(site.records("officer-removed"), Catch::Contains("officer-removed"));
+
+    // A damaged lockout file never unlocks anybody; it locks the name it cannot read.
+    REQUIRE(site.officer("add", "sato", "another long password").exitCode == 0);
+    site.ws.write("lockout.json", "{\"sato\": {\"count\": \"x\"}}\n");
+    const auto damaged = site.officer("login", "sato", "another long password");
+    CHECK(damaged.exitCode == 1);
+    CHECK_THAT(damaged.out, Catch::Contains("Too many wrong passwords"));
+    site.ws.write("lockout.json", "not json\n");
+    const auto garbled = site.officer("login", "sato", "another long password");
+    CHECK(garbled.exitCode == 2);
+    CHECK_THAT(garbled.err, Catch::Contains("lockout.json: damaged"));
 }

@@ -57,11 +57,16 @@ struct Failures {
     std::int64_t lockedUntil = 0;   // unix time
 };
 
-nlohmann::json readLockouts(const Settings& s) {
+// A missing file: nobody has failed yet. A damaged one refuses every login
+// until root looks at it: it must never unlock anybody.
+Result<nlohmann::json> readLockouts(const Settings& s) {
+    std::error_code ec;
+    if (!std::filesystem::exists(s.lockoutFile, ec)) return nlohmann::json::object();
     auto text = readTextFile(s.lockoutFile);
-    if (!text) return nlohmann::json::object();
+    if (!text) return text.error();
     auto j = nlohmann::json::parse(*text, nullptr, false);
-    return j.is_object() ? j : nlohmann::json::object();
+    if (!j.is_object()) return makeError(s.lockoutFile + ": damaged (every officer login is refused until root removes it)");
+    return j;
 }
 
 Status writeLockouts(const Settings& s, const nlohmann::json& j) {
@@ -110,12 +115,21 @@ Result<Answer> login(const Settings& s, const std::string& name, const std::stri
     if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
     auto accounts = readAccounts(s);
     if (!accounts) return accounts.error();
-    auto lockouts = readLockouts(s);
+    auto read = readLockouts(s);
+    if (!read) return read.error();
+    auto& lockouts = *read;
     const std::int64_t now = std::time(nullptr);
     Failures f;
-    if (lockouts.contains(name) && lockouts[name].is_object()) {
-        f.count = lockouts[name].value("count", 0u);
-        f.lockedUntil = lockouts[name].value("locked_until", std::int64_t{0});
+    // A damaged entry counts as a lockout: failing closed costs a wait, not a guess.
+    if (lockouts.contains(name)) {
+        const auto& e = lockouts[name];
+        if (e.is_object() && e.contains("count") && e["count"].is_number_unsigned() && e.contains("locked_until") &&
+            e["locked_until"].is_number_integer()) {
+            f.count = e["count"].get<std::uint32_t>();
+            f.lockedUntil = e["locked_until"].get<std::int64_t>();
+        } else {
+            f.lockedUntil = now + static_cast<std::int64_t>(s.lockoutMinutes) * 60;
+        }
     }
     nlohmann::json record = {{"name", name}, {"where", where}};
     if (f.lockedUntil > now) {
