@@ -104,10 +104,23 @@ std::optional<Key> CursesTerminal::readKey(int timeoutMs) {
     if (got == KEY_CODE_YES) {
         if (ch == KEY_RESIZE) return Key{Key::Resize, 0};
         if (ch == static_cast<wint_t>(KEY_F(2))) return Key{Key::F2, 0};
+        if (ch == static_cast<wint_t>(KEY_F(12))) return Key{Key::F12, 0};
         if (ch == KEY_ENTER) return Key{Key::Enter, 0};
+        if (ch == KEY_BACKSPACE) return Key{Key::Backspace, 0};
+        if (ch == KEY_UP) return Key{Key::Up, 0};
+        if (ch == KEY_DOWN) return Key{Key::Down, 0};
+        if (ch == KEY_PPAGE) return Key{Key::PageUp, 0};
+        if (ch == KEY_NPAGE) return Key{Key::PageDown, 0};
+        if (ch == KEY_BTAB) return Key{Key::Up, 0};   // Shift-Tab: the field before
         return Key{Key::Other, 0};
     }
     if (ch == L'\r' || ch == L'\n') return Key{Key::Enter, 0};
+    // A lone Esc (keypad() turns the sequences of known keys into KEY_* codes;
+    // set_escdelay keeps the wait for the rest of one short).
+    if (ch == 27) return Key{Key::Esc, 0};
+    if (ch == L'\t') return Key{Key::Tab, 0};
+    // Backspace arrives as DEL (127) or Ctrl-H (8), depending on the terminal.
+    if (ch == 0x7F || ch == 8) return Key{Key::Backspace, 0};
     // Control characters (Ctrl-C is 3, Ctrl-Z 26, Ctrl-\ 28) and escape sequences mean nothing.
     if (ch < 0x20 || ch == 0x7F) return Key{Key::Other, 0};
     return Key{Key::Char, static_cast<char32_t>(ch)};

@@ -7,12 +7,13 @@
 #include <map>
 #include <string_view>
 
+#include "Layout.h"
 #include "qkiosk/ui/TextWidth.h"
 
 namespace kiosk::ui {
 namespace {
 
-constexpr int kMargin = 2;
+using namespace layout;
 
 // A 5×5 font for the letters of PASS and FAIL; each dot is drawn two columns
 // wide so that the word reads from across the room.
@@ -27,106 +28,6 @@ const std::map<char, std::vector<std::string>>& font() {
     };
     return f;
 }
-
-std::string sizeText(std::uint64_t b) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    if (b < 1024) return std::to_string(b) + " bytes";
-    double v = static_cast<double>(b);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-    return buf;
-}
-
-std::string clockText(double seconds) {
-    const long s = std::lround(std::max(0.0, seconds));
-    char buf[32];
-    if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-    else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-    return buf;
-}
-
-// Appends rather than `"literal" + std::string`, which g++ 12 misreads (-Wrestrict).
-std::string concat(std::initializer_list<std::string_view> parts) {
-    std::string out;
-    for (const auto p : parts) out += p;
-    return out;
-}
-
-std::string repeat(std::string_view piece, int n) {
-    std::string out;
-    for (int i = 0; i < n; ++i) out += piece;
-    return out;
-}
-
-// The body of one screen, built for `width` columns and at most `room` lines.
-class Body {
-public:
-    Body(const State& st, const Catalogs& w, int width, int room) : st_(st), words_(w), width_(width), room_(room) {}
-
-    std::string t(const std::string& msgid) const { return words_.tr(st_.language, msgid); }
-    std::string t(const std::string& msgid, const std::vector<std::string>& args) const {
-        return format(t(msgid), args);
-    }
-
-    void line(std::string text, Tone tone = Tone::Normal) { lines.push_back({fitWidth(text, width_), tone}); }
-    void para(const std::string& text, Tone tone = Tone::Normal) {
-        for (auto& l : wrap(text, width_)) lines.push_back({std::move(l), tone});
-    }
-    void blank() { lines.push_back({}); }
-    int left() const { return room_ - static_cast<int>(lines.size()); }
-    int width() const { return width_; }
-
-    // The findings, as many as fit in `maxLines` (one line each; the path
-    // shortened in the middle), then "and N more".
-    void reasons(const std::vector<ReasonLine>& rs, int maxLines) {
-        const int shown = static_cast<int>(rs.size()) <= maxLines ? static_cast<int>(rs.size()) : std::max(0, maxLines - 1);
-        // With room to spare, each finding takes two lines: the words and
-        // the path, then the detail indented below, both whole if they fit.
-        if (2 * rs.size() <= static_cast<std::size_t>(std::max(0, maxLines))) {
-            for (const auto& r : rs) {
-                const std::string head = concat({"・", plainWords(r.code, st_.language, words_)});
-                if (r.path.empty() || r.path == "/") {
-                    line(head);
-                } else {
-                    const std::string start = concat({head, ": "});
-                    line(concat({start, shortenMiddle(r.path, width_ - displayWidth(start))}));
-                }
-                if (!r.detail.empty()) line(concat({"    ", r.detail}));
-            }
-            return;
-        }
-        for (int i = 0; i < shown; ++i) {
-            const auto& r = rs[static_cast<std::size_t>(i)];
-            const std::string head = concat({"・", plainWords(r.code, st_.language, words_)});
-            const std::string detail = r.detail.empty() ? std::string() : concat({" (", r.detail, ")"});
-            if (r.path.empty() || r.path == "/") {
-                line(head + detail);
-                continue;
-            }
-            // The path first (the staff need the file name; shortened in the
-            // middle if it must be), the detail gets what is left.
-            const std::string start = concat({head, ": "});
-            const int free = width_ - displayWidth(start);
-            const int pathRoom = std::max(std::min(displayWidth(r.path), free - std::min(displayWidth(detail), 16)), free / 2);
-            const std::string d = fitWidth(detail, std::max(0, free - std::min(pathRoom, displayWidth(r.path))));
-            line(start + shortenMiddle(r.path, pathRoom) + d, Tone::Normal);
-        }
-        if (shown < static_cast<int>(rs.size()))
-            line(t("… and %s more (all of them are on the ticket)", {std::to_string(rs.size() - static_cast<std::size_t>(shown))}));
-    }
-
-    std::vector<StyledLine> lines;
-
-private:
-    const State& st_;
-    const Catalogs& words_;
-    int width_, room_;
-};
 
 void readyBody(Body& b, const Ready& r) {
     b.blank();
@@ -182,7 +83,7 @@ void scanningBody(Body& b, const Scanning& s) {
     b.line(bar, Tone::Progress);
     b.blank();
     b.line(b.t("Files: %s scanned of %s found so far", {std::to_string(s.filesDone), std::to_string(s.filesFound)}));
-    b.line(b.t("Data: %s of %s", {sizeText(s.bytesDone), sizeText(s.bytesFound)}));
+    b.line(b.t("Data: %s of %s", {humanBytes(s.bytesDone), humanBytes(s.bytesFound)}));
     const std::string now = b.t("Now: %s", {""});
     b.line(now + shortenMiddle(s.currentPath, b.width() - displayWidth(now)));
     b.blank();
@@ -219,7 +120,7 @@ void resultBody(Body& b, const Result& r) {
         case TicketState::Saved: ticket = b.t("Ticket %s saved.", {r.ticketId}); break;
         case TicketState::NotSaved: ticket = b.t("Ticket %s not saved: %s", {r.ticketId, r.ticketNote}); break;
     }
-    const std::string files = b.t("Files: %s scanned (%s)", {std::to_string(r.files), sizeText(r.bytes)});
+    const std::string files = b.t("Files: %s scanned (%s)", {std::to_string(r.files), humanBytes(r.bytes)});
     if (r.pass) {
         b.line(b.t("No problems were found."), tone);
     } else {
@@ -319,12 +220,16 @@ std::vector<StyledLine> renderStyled(const State& st, int cols, int rows, const 
     std::vector<StyledLine> out;
     if (rows <= 0 || cols <= 0) return out;
     const std::string rule = repeat("─", cols);
-    out.push_back({fitWidth(concat({" ", words.tr(st.language, "qkiosk — USB quarantine kiosk")}), cols), Tone::Header});
+    std::string title = concat({" ", words.tr(st.language, "qkiosk — USB quarantine kiosk")});
+    if (st.officer) title = concat({title, " — ", words.tr(st.language, "security officer")});
+    out.push_back({fitWidth(title, cols), Tone::Header});
     out.push_back({rule, Tone::Normal});
     const int width = std::max(1, cols - 2 * kMargin);
     const int room = std::max(0, rows - 4);
     Body b(st, words, width, room);
-    std::visit(
+    // The officer's page hides the staff screen (which the feed keeps current underneath).
+    if (st.officer) officerBody(b, st, *st.officer, words);
+    else std::visit(
         [&](const auto& s) {
             using T = std::decay_t<decltype(s)>;
             if constexpr (std::is_same_v<T, Ready>) readyBody(b, s);
@@ -343,7 +248,7 @@ std::vector<StyledLine> renderStyled(const State& st, int cols, int rows, const 
     for (auto& l : body) out.push_back({l.text.empty() ? std::string() : fitWidth(concat({margin, l.text}), cols), l.tone});
     while (static_cast<int>(out.size()) < rows - 2) out.push_back({});
     out.push_back({rule, Tone::Normal});
-    out.push_back({fitWidth(concat({" ", footer(st, words)}), cols), Tone::Header});
+    out.push_back({fitWidth(concat({" ", st.officer ? officerFooter(st, *st.officer, words) : footer(st, words)}), cols), Tone::Header});
     out.resize(static_cast<std::size_t>(rows));
     return out;
 }

@@ -10,6 +10,10 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "qkiosk/ui/Officer.h"
+
 namespace kiosk::ui {
 
 // A language is its catalogue's code ("ja", "en", …): the screens can show
@@ -91,20 +95,44 @@ struct State {
     std::vector<Language> languages{kJapanese, kEnglish};   // what the language key cycles through
     bool demo = false;               // `--image`: the quit key works
     bool quit = false;
+    // The security officer's screens (F12 on Ready), drawn instead of
+    // `screen` while present; `screen` keeps following the daemon meanwhile.
+    std::optional<Officer> officer;
+    // Requests for the daemon (docs/officer-protocol.md), oldest first: the
+    // controller takes them out, sends them and calls applyReply() with each reply.
+    std::vector<nlohmann::json> outbox;
 };
 
 // A key, already told apart from the terminal's codes by the renderer.
 struct Key {
-    enum Kind { Char, F2, Enter, Resize, Other } kind = Other;
+    enum Kind { Char, F2, Enter, Resize, Other, Esc, Backspace, Tab, Up, Down, PageUp, PageDown, F12 } kind = Other;
     char32_t ch = 0;                 // for Char
 };
 
-enum class Intent {
-    None,            // unknown keys, Ctrl-C, Ctrl-Z, Ctrl-\ … do nothing
-    SwitchLanguage,  // F2, L or l, on every screen: the next language
-    Dismiss,         // Enter on the result, refused and error screens: back to Ready
-    Quit,            // Q or q, only with --image, on the result, error and ready screens
-    Redraw,          // the terminal was resized
+// What a key means on the screen shown. The officer's screens get the keys
+// nearly as they are (a character to type, a move, Enter, Esc) and give them
+// their meaning in reduce(), by page and field.
+struct Intent {
+    enum Kind {
+        None,            // unknown keys, Ctrl-C, Ctrl-Z, Ctrl-\ … do nothing
+        SwitchLanguage,  // F2 everywhere; L or l except in an officer's text field: the next language
+        Dismiss,         // Enter on the result, refused and error screens: back to Ready
+        Quit,            // Q or q, only with --image, on the result, error and ready screens
+        Redraw,          // the terminal was resized
+        OpenOfficer,     // F12 on Ready, not in the demo: the officer's login
+        // Officer screens only:
+        Type,            // a printable character (`ch`): into a field, or a page's letter key
+        Erase,           // Backspace
+        NextField,       // Tab
+        Up, Down, PageUp, PageDown,
+        Submit,          // Enter
+        Back,            // Esc
+    } kind = None;
+    char32_t ch = 0;     // for Type
+
+    Intent(Kind k = None, char32_t c = 0) : kind(k), ch(c) {}
+    friend bool operator==(const Intent& a, const Intent& b) { return a.kind == b.kind && a.ch == b.ch; }
+    friend bool operator==(const Intent& a, Kind k) { return a.kind == k; }
 };
 
 Intent intentOf(const Key& key, const State& state);
@@ -112,8 +140,15 @@ Intent intentOf(const Key& key, const State& state);
 // The language the language key switches to (after the last, the first).
 Language nextLanguage(const State& state);
 
-// The state after an intent (Redraw and None change nothing).
+// The state after an intent (Redraw and None change nothing). Pure: an
+// officer screen that needs the daemon queues its request in `outbox`.
 State reduce(State state, Intent intent);
+
+// The officer's part of reduce(), for the intents on an officer screen.
+void reduceOfficer(State& state, const Intent& intent);
+// Whether an officer's text field has the keys (letters type instead of
+// switching the language).
+bool officerTyping(const Officer& officer);
 
 // A rough time left from the bytes done so far; nullopt until a second has passed.
 std::optional<double> estimateSecondsLeft(std::uint64_t bytesDone, std::uint64_t bytesTotal, double elapsedSeconds);
