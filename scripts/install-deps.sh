@@ -8,8 +8,11 @@ build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libu
             nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev libsqlite3-dev
             libcairo2-dev libpango1.0-dev libqrencode-dev fonts-ipafont-gothic libgnutls28-dev
             libncurses-dev gettext)
-# Tools that make real filesystem images at test time, and clamscan to compare with.
-fixture_pkgs=(dosfstools mtools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
+# What the kiosk itself runs: mtools writes an officer's log export onto the
+# FAT filesystem of a stick without mounting it (kiosk/FatExport.h).
+runtime_pkgs=(mtools)
+# Tools that make real filesystem images at test time (mtools too, above), and clamscan to compare with.
+fixture_pkgs=(dosfstools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
               zip python3 coreutils)
 test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-dev
            qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
@@ -19,9 +22,9 @@ test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-de
 bench_pkgs=(clamav-daemon clamdscan p7zip-full time hyperfine)
 
 case "${1:-test}" in
-  build) want=("${build_pkgs[@]}" "${fixture_pkgs[@]}") ;;
-  test)  want=("${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}") ;;
-  bench) want=("${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  build) want=("${runtime_pkgs[@]}" "${build_pkgs[@]}" "${fixture_pkgs[@]}") ;;
+  test)  want=("${runtime_pkgs[@]}" "${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want=("${runtime_pkgs[@]}" "${build_pkgs[@]}" "${fixture_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 

@@ -28,6 +28,7 @@
 #include "Commands.h"
 #include "Common.h"
 #include "kiosk/AtomicFile.h"
+#include "kiosk/log/LogQuery.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/log/SyslogForwarder.h"
 
@@ -36,9 +37,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Filter {
-    std::optional<std::string> from, to, verdict, device, owner, kind;
-};
+using log::Filter;
 
 struct Options {
     std::string sub;
@@ -73,69 +72,9 @@ Result<Options> parseOptions(const std::vector<std::string>& args) {
     return o;
 }
 
-// The report a session record carries (its data), or an empty object.
-json dataOf(const log::Record& r) {
-    auto j = json::parse(r.data, nullptr, false);
-    return j.is_object() ? j : json::object();
-}
-
-json recordJson(const log::Record& r) {
-    return {{"seq", r.seq},         {"time", r.time}, {"kind", r.kind},      {"ticket_id", r.ticketId},
-            {"data", dataOf(r)},   {"prev_hash", r.prevHash}, {"hash", r.hash}};
-}
-
 std::string str(const json& j, const char* key) {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string ownerOf(const json& d) {
-    if (!d.contains("device") || !d["device"].is_object()) return "";
-    const auto& dev = d["device"];
-    return dev.contains("approval") && dev["approval"].is_object() ? str(dev["approval"], "owner") : "";
-}
-
-bool matches(const log::Record& r, const Filter& f) {
-    const std::string day = r.time.substr(0, 10);
-    if (f.from && day < *f.from) return false;
-    if (f.to && day > *f.to) return false;
-    if (f.kind && r.kind != *f.kind) return false;
-    const json d = dataOf(r);
-    if (f.verdict && str(d, "verdict") != *f.verdict) return false;
-    if (f.device) {
-        const json dev = d.contains("device") && d["device"].is_object() ? d["device"] : json::object();
-        std::string id = str(dev, "vendor_id") + ":" + str(dev, "product_id");
-        const std::string full = id + ":" + str(dev, "serial");
-        if (*f.device != id && *f.device != full) return false;
-    }
-    if (f.owner && ownerOf(d).find(*f.owner) == std::string::npos) return false;
-    return true;
-}
-
-// Quoted; a field that a spreadsheet would take for a formula (= + - @, tab,
-// CR first: a whitelist owner, a file name from a stick) starts with a ' so
-// that Excel shows it as text and never evaluates it.
-std::string csvField(const std::string& s) {
-    std::string out = "\"";
-    if (!s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos) out += '\'';
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
-std::string reasonsText(const json& d) {
-    std::string out;
-    if (d.contains("reasons") && d["reasons"].is_array())
-        for (const auto& r : d["reasons"]) {
-            if (!out.empty()) out += "; ";
-            out += str(r, "code") + " " + str(r, "path") + (str(r, "detail").empty() ? "" : ": " + str(r, "detail"));
-        }
-    return out;
-}
-
-std::string deviceText(const json& d) {
-    if (!d.contains("device") || !d["device"].is_object()) return "";
-    const auto& dev = d["device"];
-    return str(dev, "vendor_id") + ":" + str(dev, "product_id") + (str(dev, "serial").empty() ? "" : ":" + str(dev, "serial"));
 }
 
 // qkiosk log forward: sends what the syslog collector does not have yet.
@@ -181,6 +120,9 @@ int logCommand(const std::vector<std::string>& args) {
     if (args.empty()) return usageError("log: give list, show, export, verify, prune, forward or pubkey (see qkiosk help)");
     auto o = parseOptions(args);
     if (!o) return usageError(o.error().message);
+    // A filter that could never match is a mistake in the command, not an empty log.
+    if (o->sub == "list" || o->sub == "export")
+        if (auto st = log::checkFilter(o->filter); !st) return usageError("log " + o->sub + ": --" + st.error().message);
     auto config = loadConfigOrDefault(o->configPath);
     if (!config) return usageError(config.error().message);
     if (o->sub == "pubkey") {
@@ -259,41 +201,25 @@ int logCommand(const std::vector<std::string>& args) {
         const bool bySeq = std::all_of(o->target->begin(), o->target->end(), [](char c) { return c >= '0' && c <= '9'; });
         json shown = json::array();
         for (const auto& r : *all)
-            if (bySeq ? std::to_string(r.seq) == *o->target : r.ticketId == *o->target) shown.push_back(recordJson(r));
+            if (bySeq ? std::to_string(r.seq) == *o->target : r.ticketId == *o->target) shown.push_back(log::recordJson(r));
         if (shown.empty()) return usageError("log show: no record " + *o->target);
         std::printf("%s\n", (bySeq ? shown.front() : shown).dump(2).c_str());
         return 0;
     }
     if (o->sub == "list") {
         for (const auto& r : *all) {
-            if (!matches(r, o->filter)) continue;
-            const json d = dataOf(r);
+            if (!log::matches(r, o->filter)) continue;
+            const json d = log::dataOf(r);
             std::printf("%6lld  %s  %-16s %-26s %-5s %-28s %s\n", static_cast<long long>(r.seq), r.time.c_str(),
-                        r.kind.c_str(), r.ticketId.c_str(), str(d, "verdict").c_str(), deviceText(d).c_str(),
-                        ownerOf(d).c_str());
+                        r.kind.c_str(), r.ticketId.c_str(), str(d, "verdict").c_str(), log::deviceText(d).c_str(),
+                        log::ownerOf(d).c_str());
         }
         return 0;
     }
     if (o->sub == "export") {
-        if (!o->format || (*o->format != "csv" && *o->format != "jsonl")) return usageError("log export: --format csv or jsonl");
-        std::string out;
-        if (*o->format == "csv") {
-            // UTF-8 with a byte order mark and CRLF: Excel opens it with Japanese text intact.
-            out = "\xEF\xBB\xBF";
-            out += "seq,time,kind,ticket_id,verdict,device,owner,reasons,manifest_sha256,record_hash\r\n";
-            for (const auto& r : *all) {
-                if (!matches(r, o->filter)) continue;
-                const json d = dataOf(r);
-                out += std::to_string(r.seq) + "," + csvField(r.time) + "," + csvField(r.kind) + "," + csvField(r.ticketId) +
-                       "," + csvField(str(d, "verdict")) + "," + csvField(deviceText(d)) + "," + csvField(ownerOf(d)) + "," +
-                       csvField(reasonsText(d)) + "," + csvField(str(d, "manifest_sha256")) + "," + csvField(r.hash) + "\r\n";
-            }
-        } else {
-            for (const auto& r : *all) {
-                if (!matches(r, o->filter)) continue;
-                out += recordJson(r).dump() + "\n";
-            }
-        }
+        const auto format = o->format ? log::exportFormatNamed(*o->format) : std::nullopt;
+        if (!format) return usageError("log export: --format csv or jsonl");
+        const std::string out = log::exportText(*all, o->filter, *format);
         if (!o->out || *o->out == "-") {
             std::fwrite(out.data(), 1, out.size(), stdout);
         } else if (auto st = writeFileAtomically(*o->out, out); !st) {
@@ -303,10 +229,7 @@ int logCommand(const std::vector<std::string>& args) {
         // examined elsewhere, without the kiosk's key, is left as it is.)
         std::error_code ec;
         if (o->log.value_or(config->log) == config->log && std::filesystem::exists(config->kioskKey, ec)) {
-            json what = {{"format", *o->format}, {"out", o->out.value_or("-")}, {"by", personOf(o->officer)}};
-            for (const auto& [name, value] : {std::pair{"from", o->filter.from}, {"to", o->filter.to}, {"verdict", o->filter.verdict},
-                                              {"device", o->filter.device}, {"owner", o->filter.owner}, {"kind", o->filter.kind}})
-                if (value) what["filter"][name] = *value;
+            const json what = log::exportRecordData(o->filter, *format, o->out.value_or("-"), personOf(o->officer));
             auto signedLog = log::openSignedLog(config->log, config->kioskKey);
             if (auto r = signedLog ? signedLog->appendSigned("log-exported", "", what.dump()) : Result<log::Record>(signedLog.error()); !r)
                 return usageError("the export was written but could not be recorded in the log: " + r.error().message);

@@ -78,3 +78,29 @@ TEST_CASE("log prune keeps the retention period, names the officer, and leaves a
     CHECK(v.exitCode == 0);
     CHECK_THAT(v.out, Catch::Contains("OK: 2 records"));
 }
+
+TEST_CASE("log list and log export refuse a filter that could never match, naming the option", "[log]") {
+    Workspace ws;
+    const auto cfg = ws.write("k.toml", "log = \"" + (ws.path() / "log.db").string() + "\"\nkiosk_key = \"" +
+                                            (ws.path() / "kiosk.key").string() + "\"\n");
+    struct Bad {
+        std::vector<std::string> args;
+        std::string named;
+    };
+    for (const auto& bad : {Bad{{"list", "--from", "2026-13-01"}, "--from"}, Bad{{"list", "--to", "27.11.2026"}, "--to"},
+                            Bad{{"export", "--format", "csv", "--verdict", "passed"}, "--verdict"},
+                            Bad{{"export", "--format", "jsonl", "--device", "0781-5567"}, "--device"}}) {
+        std::vector<std::string> argv = {QKIOSK_BIN, "log"};
+        argv.insert(argv.end(), bad.args.begin(), bad.args.end());
+        argv.insert(argv.end(), {"--config", cfg.string()});
+        const auto r = run(argv);
+        INFO(r.out << r.err);
+        CHECK(r.exitCode == 2);
+        CHECK_THAT(r.err, Catch::Contains(join({"log ", bad.args.front(), ": ", bad.named, ": \""})));
+        CHECK(r.out.empty());
+    }
+    // Nothing was exported, so nothing was recorded as exported.
+    const auto list = run({QKIOSK_BIN, "log", "list", "--from", "2000-01-01", "--config", cfg.string()});
+    CHECK(list.exitCode == 0);
+    CHECK(list.out.find("log-exported") == std::string::npos);
+}

@@ -75,6 +75,8 @@ TEST_CASE("A site-signed bundle is verified, test-loaded and installed, and the 
     const auto logged = run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", "signature-update", "--config",
                              site.config.string()});
     CHECK_THAT(logged.out, Catch::Contains("\"site_signed\":true") && Catch::Contains("site.hdb"));
+    // ... with who imported it (no --officer for import: the login running qkiosk).
+    CHECK_THAT(logged.out, Catch::Contains("\"by\":\"") && Catch::Contains("(uid "));
     CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
 
     const auto after = scanImage(ws, img, {"--config", site.config.string(), "--db", site.db.string()});
@@ -139,6 +141,9 @@ TEST_CASE("A forged, altered, unsigned or fake official update is refused and th
     CHECK(listing(site.db) == untouched);
     CHECK_THAT(run({QKIOSK_BIN, "log", "list", "--kind", "signature-update-refused", "--config", site.config.string()}).out,
                Catch::Contains("signature-update-refused"));
+    CHECK_THAT(run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", "signature-update-refused", "--config",
+                    site.config.string()}).out,
+               Catch::Contains("\"by\":\"") && Catch::Contains("\"reason\":\""));
 }
 
 TEST_CASE("An update on an officer's stick is imported only when the stick itself passes its scan", "[signatures]") {

@@ -6,12 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,9 +17,8 @@
 #include <sstream>
 #include <vector>
 
+#include "kiosk/RunProgram.h"
 #include "qkiosk/protocol/UniqueFd.h"
-
-extern char** environ;
 
 namespace kiosk::ticket {
 
@@ -40,21 +35,6 @@ std::string seconds(std::chrono::milliseconds d) {
     std::ostringstream s;
     s << static_cast<double>(d.count()) / 1000.0 << " s";
     return s.str();
-}
-
-// The last non-empty lines of a program's message, on one line.
-std::string oneLine(const std::string& text) {
-    std::string out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-        const auto start = line.find_first_not_of(" \t");
-        if (start == std::string::npos) continue;
-        if (!out.empty()) out.append("; ");
-        out.append(line, start);
-    }
-    return out;
 }
 
 bool validQueueName(const std::string& q) {
@@ -76,166 +56,6 @@ bool validServer(const std::string& s) {
 }
 
 // ---------------------------------------------------------------------------
-// A helper program (lp, lpstat) with its stdin fed from memory and its output
-// captured, killed when the deadline passes.
-
-struct ChildResult {
-    int exitCode = -1;  // -1 when a signal ended it
-    std::string out, err;
-};
-
-constexpr std::size_t kMaxCapture = 64 * 1024;
-
-std::vector<std::string> childEnvironment() {
-    // Messages in English whatever the kiosk's locale: they are parsed, and they go to the log.
-    std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e) {
-        const std::string_view v(*e);
-        if (v.starts_with("LC_ALL=") || v.starts_with("LC_MESSAGES=") || v.starts_with("LANGUAGE=")) continue;
-        env.emplace_back(v);
-    }
-    env.emplace_back("LC_ALL=C");
-    return env;
-}
-
-Result<ChildResult> runBounded(const std::vector<std::string>& argv, const std::string& input,
-                               Clock::time_point deadline, std::chrono::milliseconds timeout) {
-    const std::string& name = argv.front();
-    int in[2], out[2], err[2];
-    // stdin is a socket so that a program that stops reading gives EPIPE, never SIGPIPE.
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
-        return makeError(name + ": cannot create a socket: " + std::strerror(errno));
-    UniqueFd inParent(in[0]), inChild(in[1]);
-    if (::pipe2(out, O_CLOEXEC) != 0) return makeError(name + ": cannot create a pipe: " + std::strerror(errno));
-    UniqueFd outParent(out[0]), outChild(out[1]);
-    if (::pipe2(err, O_CLOEXEC) != 0) return makeError(name + ": cannot create a pipe: " + std::strerror(errno));
-    UniqueFd errParent(err[0]), errChild(err[1]);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, inChild.get(), 0);
-    posix_spawn_file_actions_adddup2(&actions, outChild.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, errChild.get(), 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Its own process group (killed as a whole), default signal handling and
-    // an empty mask whatever the daemon blocks for itself.
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGALRM}) sigaddset(&defaults, s);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const auto envStrings = childEnvironment();
-    std::vector<char*> envp;
-    for (const auto& e : envStrings) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, name.c_str(), &actions, &attr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        std::string msg = "cannot run " + name + ": " + std::strerror(rc);
-        if (rc == ENOENT) msg.append(" (is cups-client installed?)");
-        return makeError(msg);
-    }
-    inChild.reset();
-    outChild.reset();
-    errChild.reset();
-
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    ChildResult result;
-    std::size_t written = 0;
-    if (input.empty()) inParent.reset();
-    bool exited = false;
-    int status = 0;
-    char buf[16384];
-    for (;;) {
-        if (!exited) {
-            const pid_t w = ::waitpid(pid, &status, WNOHANG);
-            if (w == pid) exited = true;
-            // Reaped elsewhere (SIGCHLD ignored): how it ended cannot be known, so it did not succeed.
-            if (w < 0 && errno == ECHILD) return makeError(name + ": its exit status was lost (is SIGCHLD ignored?)");
-        }
-        if (exited && !outParent.valid() && !errParent.valid()) break;
-        if (exited) {
-            // It is gone; take what is left in the pipes without waiting for
-            // anything it may have left running.
-            for (UniqueFd* fd : {&outParent, &errParent}) {
-                if (!fd->valid()) continue;
-                ::fcntl(fd->get(), F_SETFL, O_NONBLOCK);
-                ssize_t n;
-                std::string& sink = fd == &outParent ? result.out : result.err;
-                while ((n = ::read(fd->get(), buf, sizeof buf)) > 0)
-                    if (sink.size() < kMaxCapture) sink.append(buf, static_cast<std::size_t>(n));
-                fd->reset();
-            }
-            break;
-        }
-        auto stop = [&] {
-            ::kill(-pid, SIGKILL);
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-        };
-        const int left = msLeft(deadline);
-        if (left == 0) {
-            stop();
-            std::string msg = name + " did not finish within " + seconds(timeout) + " and was stopped";
-            if (const auto e = oneLine(result.err); !e.empty()) msg.append(": ").append(e);
-            return makeError(msg);
-        }
-        std::vector<pollfd> fds;
-        if (inParent.valid()) fds.push_back({inParent.get(), POLLOUT, 0});
-        if (outParent.valid()) fds.push_back({outParent.get(), POLLIN, 0});
-        if (errParent.valid()) fds.push_back({errParent.get(), POLLIN, 0});
-        if (pidfd.valid()) fds.push_back({pidfd.get(), POLLIN, 0});
-        // Without a pidfd (kernels before 5.3) the exit is noticed within 20 ms.
-        const int wait = pidfd.valid() ? left : std::min(left, 20);
-        if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR) {
-            const int e = errno;
-            stop();
-            return makeError(name + ": poll: " + std::strerror(e));
-        }
-        for (const auto& p : fds) {
-            if (!p.revents) continue;
-            if (inParent.valid() && p.fd == inParent.get()) {
-                const ssize_t n = ::send(p.fd, input.data() + written, std::min<std::size_t>(input.size() - written, 65536),
-                                         MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n > 0) written += static_cast<std::size_t>(n);
-                if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) inParent.reset();
-            } else if ((outParent.valid() && p.fd == outParent.get()) || (errParent.valid() && p.fd == errParent.get())) {
-                UniqueFd& fd = p.fd == outParent.get() ? outParent : errParent;
-                std::string& sink = &fd == &outParent ? result.out : result.err;
-                const ssize_t n = ::read(p.fd, buf, sizeof buf);
-                if (n > 0) {
-                    if (sink.size() < kMaxCapture) sink.append(buf, static_cast<std::size_t>(n));
-                } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    fd.reset();
-                }
-            }
-        }
-    }
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (WIFSIGNALED(status)) {
-        std::string msg = name + " was killed by signal " + std::to_string(WTERMSIG(status));
-        if (const auto e = oneLine(result.err); !e.empty()) msg.append(": ").append(e);
-        return makeError(msg);
-    }
-    if (written < input.size() && result.exitCode == 0)
-        return makeError(name + " ended before it had read the whole document (" + std::to_string(written) + " of " +
-                         std::to_string(input.size()) + " bytes)");
-    return result;
-}
-
-// ---------------------------------------------------------------------------
 // CUPS
 
 std::vector<std::string> cupsCommand(const char* program, const Printer& printer) {
@@ -245,6 +65,19 @@ std::vector<std::string> cupsCommand(const char* program, const Printer& printer
         argv.push_back(printer.server);
     }
     return argv;
+}
+
+// lp and lpstat, in the caller's environment (CUPS_SERVER, a client.conf of
+// the site's) with English messages: they are parsed, and they go to the log.
+Result<ProgramResult> runCups(std::vector<std::string> argv, const std::string& input, Clock::time_point deadline,
+                              std::chrono::milliseconds timeout) {
+    ProgramRun run;
+    run.argv = std::move(argv);
+    run.input = input;
+    run.deadline = deadline;
+    run.timeout = timeout;
+    run.package = "cups-client";
+    return runProgram(run);
 }
 
 // The reason lines lpstat prints under a printer's state (indented with a tab).
@@ -264,7 +97,7 @@ Status checkQueue(const Printer& printer, const std::string& where, Clock::time_
     argv.push_back(printer.target);
     argv.emplace_back("-a");
     argv.push_back(printer.target);
-    auto r = runBounded(argv, "", deadline, timeout);
+    auto r = runCups(std::move(argv), "", deadline, timeout);
     if (!r) return r.error().context(where);
     if (r->out.find("scheduler is not running") != std::string::npos)
         return makeError(where + ": the CUPS scheduler is not running" +
@@ -323,7 +156,7 @@ Status printCups(const Printer& printer, const Layout& layout, const PrintOption
     argv.push_back(printer.target);
     argv.emplace_back("-t");
     argv.emplace_back("qkiosk ticket");
-    auto r = runBounded(argv, *pdf, deadline, options.timeout);
+    auto r = runCups(std::move(argv), *pdf, deadline, options.timeout);
     if (!r) return r.error().context(where);
     if (r->exitCode != 0) {
         const auto e = oneLine(r->err);
