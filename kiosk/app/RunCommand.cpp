@@ -52,6 +52,7 @@ int runCommand(const std::vector<std::string>& args) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     });
+    if (ui) daemon.serveOfficers(*ui);
     if (auto s = daemon.start(); !s) return usageError(s.error().message);
     if (auto s = daemon.run(gStop); !s) return usageError(s.error().message);
     std::printf("STOPPED\n");

@@ -5,6 +5,7 @@
 // report into kiosk::ui screen values and the keys into intents; only
 // ui/src/CursesTerminal.cpp touches the terminal.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,7 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "Commands.h"
 #include "Common.h"
@@ -30,6 +34,7 @@
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/CursesTerminal.h"
 #include "qkiosk/ui/DaemonFeed.h"
+#include "qkiosk/ui/Officer.h"
 #include "qkiosk/ui/Screen.h"
 
 namespace kiosk::app {
@@ -98,6 +103,7 @@ public:
     void keys(int timeoutMs) {
         while (auto key = term_.readKey(timeoutMs)) {
             timeoutMs = 0;
+            lastKey_ = Clock::now();
             const auto intent = ui::intentOf(*key, state_);
             if (intent == ui::Intent::None) continue;
             state_ = ui::reduce(std::move(state_), intent);
@@ -106,15 +112,21 @@ public:
         }
     }
 
-    // After the verdict: only the quit key ends the program.
+    // After the verdict: only the quit key ends the program (or SIGTERM).
     void untilQuit() {
-        while (!state_.quit) keys(1000);
+        while (!state_.quit && !ui::terminationRequested()) keys(1000);
     }
+
+    const ui::State& state() const { return state_; }
+    // The requests the screens queued for the daemon, oldest first.
+    std::vector<nlohmann::json> takeOutbox() { return std::exchange(state_.outbox, {}); }
+    Clock::duration sinceLastKey() const { return Clock::now() - lastKey_; }
 
 private:
     ui::CursesTerminal& term_;
     const ui::Catalogs& words_;
     ui::State state_;
+    Clock::time_point lastKey_ = Clock::now();
 };
 
 // Signs the ticket and puts it and the report into the spool, as the daemon
@@ -169,6 +181,24 @@ public:
         ::fcntl(fd_, F_SETFL, O_NONBLOCK);
         return std::nullopt;
     }
+    // Sends one line (a request: small, the socket takes it at once); false
+    // if the daemon is gone.
+    bool send(const std::string& line) {
+        std::size_t done = 0;
+        while (fd_ >= 0 && done < line.size()) {
+            const ssize_t n = ::send(fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+                pollfd p{fd_, POLLOUT, 0};
+                ::poll(&p, 1, 1000);
+            } else {
+                close();
+                return false;
+            }
+        }
+        return fd_ >= 0;
+    }
     // The complete lines that have arrived; nullopt once the daemon hung up.
     std::optional<std::vector<std::string>> lines() {
         std::vector<std::string> out;
@@ -191,44 +221,105 @@ public:
         return out;
     }
 
-private:
     void close() {
         if (fd_ >= 0) ::close(fd_);
         fd_ = -1;
         buffer_.clear();
     }
+
+private:
     int fd_ = -1;
     std::string buffer_;
 };
 
-// `qkiosk ui` against the daemon: renders what the daemon reports, forever
-// (a kiosk terminal has no quit key); reconnects when the daemon restarts.
-int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignatureAgeDays) {
-    ui::DaemonFeed feed(maxSignatureAgeDays);
+// The officer's requests in flight: sent with a number, answered by the
+// daemon's REPLY line with the same number (docs/officer-protocol.md).
+class Requests {
+public:
+    // Sends what the screens queued; false if the daemon is gone.
+    bool send(StatusStream& stream, std::vector<nlohmann::json> outbox) {
+        for (auto& request : outbox) {
+            const std::string id = std::to_string(next_++);
+            if (!stream.send("REQUEST " + id + " " + request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"))
+                return false;
+            pending_[id] = {std::move(request), Clock::now()};
+        }
+        return true;
+    }
+    // The request a REPLY line answers and the reply, if the line is one of ours.
+    std::optional<std::pair<nlohmann::json, nlohmann::json>> answer(const std::string& line) {
+        if (line.rfind("REPLY ", 0) != 0) return std::nullopt;
+        const auto space = line.find(' ', 6);
+        const auto it = pending_.find(line.substr(6, space == std::string::npos ? std::string::npos : space - 6));
+        if (it == pending_.end() || space == std::string::npos) return std::nullopt;
+        auto reply = nlohmann::json::parse(line.substr(space + 1), nullptr, false);
+        auto request = std::move(it->second.first);
+        pending_.erase(it);
+        if (!reply.is_object()) reply = {{"ok", false}, {"code", "failed"}, {"error", "the kiosk service sent a reply that cannot be read"}};
+        return std::pair{std::move(request), std::move(reply)};
+    }
+    // Whether a request has waited longer than `limit` (the daemon answers
+    // between sessions: a long scan can hold one up, but not forever).
+    bool overdue(Clock::duration limit) const {
+        return std::any_of(pending_.begin(), pending_.end(), [&](const auto& p) { return Clock::now() - p.second.second > limit; });
+    }
+    void clear() { pending_.clear(); }
+
+private:
+    std::uint64_t next_ = 1;
+    std::map<std::string, std::pair<nlohmann::json, Clock::time_point>> pending_;
+};
+
+// `qkiosk ui` against the daemon: renders what the daemon reports until the
+// terminal is asked to end (SIGTERM, SIGHUP: a kiosk terminal has no quit
+// key); reconnects when the daemon restarts. The officer's screens ask the
+// daemon over the same connection.
+int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, const Config& config) {
+    ui::DaemonFeed feed(config.maxSignatureAgeDays);
     StatusStream stream;
+    Requests requests;
+    const auto idle = std::chrono::minutes(config.officers.idleMinutes);
     const auto t0 = Clock::now();
     auto lastTry = t0 - std::chrono::seconds(10);
-    for (;;) {
+    auto lost = [&](const std::string& why) {
+        requests.clear();
+        kiosk.change([&](ui::State& st) {
+            ui::officerConnectionLost(st);
+            st.screen = ui::Unavailable{false, why};
+        });
+    };
+    while (!ui::terminationRequested()) {
         const auto now = Clock::now();
         if (!stream.connected() && now - lastTry >= std::chrono::seconds(2)) {
             lastTry = now;
-            if (auto why = stream.connect(socketPath))
-                kiosk.change([&](ui::State& st) {
-                    st.screen = ui::Unavailable{false, "cannot reach the kiosk service at " + socketPath + ": " + *why};
-                });
+            if (auto why = stream.connect(socketPath)) lost("cannot reach the kiosk service at " + socketPath + ": " + *why);
         }
         if (stream.connected()) {
             auto lines = stream.lines();
             const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-            if (!lines)
-                kiosk.change([](ui::State& st) { st.screen = ui::Unavailable{false, "the kiosk service stopped"}; });
-            else if (!lines->empty())
+            if (!lines) {
+                lost("the kiosk service stopped");
+            } else if (!lines->empty()) {
                 kiosk.change([&](ui::State& st) {
-                    for (const auto& line : *lines) feed.apply(st, line, seconds);
+                    for (const auto& line : *lines) {
+                        if (auto answered = requests.answer(line)) ui::applyReply(st, answered->first, answered->second);
+                        else feed.apply(st, line, seconds);
+                    }
                 });
+            }
+        }
+        // An officer who walked away: the screens close (and the daemon ends the session too).
+        if (kiosk.state().officer && kiosk.sinceLastKey() > idle) kiosk.change([](ui::State& st) { ui::endOfficerSession(st); });
+        if (requests.overdue(std::chrono::minutes(30))) {
+            stream.close();
+            lost("the kiosk service did not answer");
+        }
+        if (auto outbox = kiosk.takeOutbox(); !outbox.empty()) {
+            if (!stream.connected() || !requests.send(stream, std::move(outbox))) lost("the kiosk service cannot be reached");
         }
         kiosk.keys(100);
     }
+    return 0;
 }
 
 }  // namespace
@@ -274,7 +365,7 @@ int uiCommand(const std::vector<std::string>& args) {
     if (!image) {
         state.screen = ui::Unavailable{true, ""};
         Kiosk kiosk(**term, *words, state);
-        return daemonTerminal(kiosk, config.uiSocket, config.maxSignatureAgeDays);
+        return daemonTerminal(kiosk, config.uiSocket, config);
     }
     state.demo = true;
     state.screen = ui::Identifying{true, baseName(*image)};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,12 @@ Result<std::string> readTextFile(const std::string& path) {
     ss << in.rdbuf();
     if (in.bad()) return makeError(path + ": read error");
     return ss.str();
+}
+
+Result<std::uint64_t> freeBytes(const std::string& dir) {
+    struct statvfs st{};
+    if (::statvfs(dir.empty() ? "." : dir.c_str(), &st) != 0) return makeError(dir + ": " + std::strerror(errno));
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 }  // namespace kiosk

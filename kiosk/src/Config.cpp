@@ -207,11 +207,14 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     if (const auto* node = root.get("officers")) {
         const auto* t = node->as_table();
         if (!t) return makeError(where(sourceName, node->source()) + ": \"officers\" must be a table");
-        QK_CHECK(r.unknownKeys(*t, {"file", "lockout_file", "attempts", "lockout_minutes"}, "officers"));
+        QK_CHECK(r.unknownKeys(*t, {"file", "lockout_file", "attempts", "lockout_minutes", "idle_minutes", "max_approval_days"},
+                                  "officers"));
         QK_CHECK(r.string(*t, "file", c.officers.file));
         QK_CHECK(r.string(*t, "lockout_file", c.officers.lockoutFile));
         QK_CHECK(r.integer(*t, "attempts", c.officers.attempts, 1, 100));
         QK_CHECK(r.integer(*t, "lockout_minutes", c.officers.lockoutMinutes, 1, 10080));
+        QK_CHECK(r.integer(*t, "idle_minutes", c.officers.idleMinutes, 1, 120));
+        QK_CHECK(r.integer(*t, "max_approval_days", c.officers.maxApprovalDays, 1, 3650));
     }
     if (const auto* node = root.get("ticket")) {
         const auto* t = node->as_table();

@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -143,11 +142,10 @@ void Daemon::maintainEngine() {
 
 Status Daemon::checkFreeSpace() const {
     for (const std::string& dir : {config_.spoolDir, fs::path(config_.log).parent_path().string()}) {
-        struct statvfs st{};
-        if (::statvfs(dir.empty() ? "." : dir.c_str(), &st) != 0) return makeError(dir + ": " + std::strerror(errno));
-        const std::uint64_t free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-        if (free < config_.minFreeSpace)
-            return makeError("the kiosk's disk is full (" + humanBytes(free) + " free in " + dir + ", " +
+        auto free = freeBytes(dir);
+        if (!free) return free.error();
+        if (*free < config_.minFreeSpace)
+            return makeError("the kiosk's disk is full (" + humanBytes(*free) + " free in " + dir + ", " +
                              humanBytes(config_.minFreeSpace) + " must stay free for records and tickets)");
     }
     return {};
@@ -165,8 +163,29 @@ Status Daemon::record(const std::string& kind, const std::string& ticketId, cons
 }
 
 void Daemon::printSyslogStatus() {
-    if (syslog_)
-        for (const auto& line : syslog_->takeStatus()) status_(line);
+    if (!syslog_) return;
+    for (const auto& line : syslog_->takeStatus()) {
+        syslogLine_ = line;
+        status_(line);
+    }
+}
+
+void Daemon::serveRequests() {
+    if (!officerSocket_ || !desk_) return;
+    for (const auto& r : officerSocket_->takeRequests()) {
+        if (r.closed) {
+            desk_->closed(r.client);
+            continue;
+        }
+        KioskView view;
+        view.engine = engine_ ? &engine_->engine() : nullptr;
+        view.devices = &present_;
+        view.printer = printer_;
+        view.syslog = syslogLine_;
+        const auto answer = desk_->handle(r, view, OfficerDesk::Clock::now());
+        officerSocket_->reply(r.client, r.id, answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        printSyslogStatus();
+    }
 }
 
 Status Daemon::start() {
@@ -185,6 +204,10 @@ Status Daemon::start() {
     if (auto st = record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
         !st)
         return st.error().context("the quarantine log cannot be written");
+    if (officerSocket_)
+        desk_ = std::make_unique<OfficerDesk>(config_, *log_, [this] {
+            if (syslog_) syslog_->notify();
+        });
     maintainEngine();
     if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
     reloadWhitelistIfChanged();
@@ -278,6 +301,8 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     auto media = openMedia(*disk, true);
     if (!media) return failed(media.error().message);
     status_("SCANNING " + d.name + " " + *disk);
+    present_[d.name].devnode = *disk;
+    present_[d.name].state = "scanning";
 
     // The marker survives a crash; the next start turns it into an "interrupted" record.
     const std::string ticket = newTicketId();
@@ -402,16 +427,29 @@ void Daemon::handleDevice(const std::string& name) {
     }
     handled_.insert(name);
     status_("IDENTIFYING " + name);
+    const auto identity = policy::identityOf(*d, decision);
+    present_[name] = PresentDevice{identity, "", "identifying", "", {}, {}};
+    auto shown = [&](const Report& r, const char* state) {
+        auto& p = present_[name];
+        p.state = state;
+        p.ticketId = r.ticketId;
+        p.partitions = r.partitions;
+        p.reasons.clear();
+        for (const auto& x : r.reasons) {
+            const std::string code = proto::reasonCodeName(x.code);
+            if (std::find(p.reasons.begin(), p.reasons.end(), code) == p.reasons.end()) p.reasons.push_back(code);
+        }
+    };
     // Every device is recorded before anything else happens to it. A kiosk
     // that cannot record (full disk, broken log) accepts nothing: nothing is
     // read, no verdict is given, and staff are told to call an officer.
-    const auto identity = policy::identityOf(*d, decision);
     nlohmann::json seen = {{"port", name},          {"vendor_id", identity.vendorId}, {"product_id", identity.productId},
                            {"serial", identity.serial}, {"interfaces", identity.interfaces},
                            {"decision", decision.admit ? "admit" : "refuse"}, {"reasons", nlohmann::json::array()}};
     for (const auto& x : decision.reasons) seen["reasons"].push_back(proto::reasonCodeName(x.code));
     if (auto st = record("device", "", seen.dump(), false); !st) {
         (void)authorizer_.refuse(*d);
+        present_[name].state = "refused";
         status_("REFUSED " + name + " - unscannable: the quarantine log cannot be written (" + st.error().message +
                 "): nothing is accepted until it can; call the security officer");
         return;
@@ -419,6 +457,7 @@ void Daemon::handleDevice(const std::string& name) {
     // Room for this session's records, ticket and report, or nothing is accepted.
     if (auto room = checkFreeSpace(); !room) {
         (void)authorizer_.refuse(*d);
+        present_[name].state = "refused";
         (void)record("device-refused", "", nlohmann::json{{"port", name}, {"why", room.error().message}}.dump(), true);
         status_("REFUSED " + name + " - unscannable: " + room.error().message +
                 ": nothing is accepted until space is freed; call the security officer");
@@ -428,11 +467,13 @@ void Daemon::handleDevice(const std::string& name) {
         (void)authorizer_.refuse(*d);
         const auto r = refusal(*d, decision);
         finish(r, "");
+        shown(r, "refused");
         status_("REFUSED " + name + " " + r.ticketId + " " + proto::reasonCodeName(r.reasons.front().code) + ": " + r.reasons.front().detail);
         return;
     }
     const auto r = scanDevice(*d, decision);
     finish(r, name);
+    shown(r, r.pass ? "pass" : "fail");
     status_("REMOVE-MEDIA " + name);
 }
 
@@ -448,17 +489,19 @@ std::optional<devices::DeviceEvent> Daemon::nextEvent() {
 Status Daemon::run(const std::atomic<bool>& stop) {
     if (engine_) status_(readyLine());
     while (!stop) {
-        pollfd p{source_.fd(), POLLIN, 0};
-        const int n = backlog_.empty() ? ::poll(&p, 1, 1000) : 0;
+        pollfd p[2] = {{source_.fd(), POLLIN, 0}, {officerSocket_ ? officerSocket_->requestFd() : -1, POLLIN, 0}};
+        const int n = backlog_.empty() ? ::poll(p, 2, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
         reloadWhitelistIfChanged();
         maintainEngine();
         printSyslogStatus();
+        serveRequests();
         while (auto ev = nextEvent()) {
             using K = devices::DeviceEvent::Kind;
             if (ev->kind == K::Added) {
                 handleDevice(ev->name);
             } else if (ev->kind == K::Removed) {
+                present_.erase(ev->name);
                 if (handled_.erase(ev->name)) status_("REMOVED " + ev->name);
                 if (engine_) status_(readyLine());
             }

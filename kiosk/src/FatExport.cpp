@@ -27,19 +27,21 @@ constexpr std::size_t kMaxListing = 8 * 1024 * 1024;
 
 std::string offsetText(std::uint64_t offset) { return std::to_string(offset); }
 
-// The mtools programs against one filesystem: the image argument with its
-// offset, and an environment that holds nothing of the caller's. HOME is a
+// The mtools programs against one filesystem: the device we opened, passed
+// as the programs' fd 3 and named /proc/self/fd/3 with its offset (so they
+// write to exactly the device we checked, whatever its name points to by
+// then), and an environment that holds nothing of the caller's. HOME is a
 // private empty folder (no ~/.mtoolsrc of root's applies), MTOOLSRC names an
 // empty file there, and MTOOLS_SKIP_CHECK accepts the odd geometries of
 // real sticks.
 class Mtools {
 public:
-    Mtools(std::string device, std::uint64_t offset, const PrivateTempDir& home)
-        : device_(std::move(device)), offset_(offset), home_(home.path()) {}
+    Mtools(std::string device, int fd, std::uint64_t offset, const PrivateTempDir& home)
+        : device_(std::move(device)), fd_(fd), offset_(offset), home_(home.path()) {}
 
     std::string image() const {
-        std::string s = device_;
-        s.append("@@").append(offsetText(offset_));
+        std::string s = "/proc/self/fd/3@@";
+        s.append(offsetText(offset_));
         return s;
     }
 
@@ -54,6 +56,7 @@ public:
         r.environment = std::vector<std::string>{"PATH=/usr/bin:/bin", "MTOOLS_SKIP_CHECK=1", "LC_ALL=C", home, rc};
         r.package = "mtools";
         r.maxCapture = maxCapture;
+        r.passFd = fd_;
         auto result = runProgram(r);
         if (!result) return result.error().context(device_);
         return result;
@@ -78,20 +81,21 @@ public:
 
 private:
     std::string device_;
+    int fd_;
     std::uint64_t offset_;
     std::string home_;
 };
 
-// A device or an image file, named so that mtools cannot read more into it.
-Status checkDevice(const std::string& device) {
+// A device or an image file, opened for reading and writing.
+Result<UniqueFd> openDevice(const std::string& device) {
     if (device.empty()) return makeError("no device given");
-    // "@@" would start mtools' own offset in the name.
-    if (device.find("@@") != std::string::npos || device.find('\0') != std::string::npos)
-        return makeError(device + ": not a device name mtools can take");
+    UniqueFd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid() && errno == EISDIR) return makeError(device + ": not a block device or an image file");
+    if (!fd.valid()) return makeError(device + ": cannot open it: " + std::strerror(errno));
     struct stat st {};
-    if (::stat(device.c_str(), &st) != 0) return makeError(device + ": cannot open it: " + std::strerror(errno));
+    if (::fstat(fd.get(), &st) != 0) return makeError(device + ": " + std::strerror(errno));
     if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) return makeError(device + ": not a block device or an image file");
-    return {};
+    return fd;
 }
 
 Status writePrivateFile(const std::string& path, const std::string& content) {
@@ -141,10 +145,11 @@ Status checkFatFileName(const std::string& name) {
 Status writeFileToFat(const std::string& device, std::uint64_t offsetBytes, const std::string& name,
                       const std::string& content, const std::string& tempBase) {
     if (auto st = checkFatFileName(name); !st) return st;
-    if (auto st = checkDevice(device); !st) return st;
+    auto fd = openDevice(device);
+    if (!fd) return fd.error();
     auto home = mtoolsHome(tempBase);
     if (!home) return home.error();
-    const Mtools mtools(device, offsetBytes, *home);
+    const Mtools mtools(device, fd->get(), offsetBytes, *home);
     std::string target = "::";
     target.append(name);
 
@@ -179,17 +184,16 @@ Status writeFileToFat(const std::string& device, std::uint64_t offsetBytes, cons
 
     // mtools leaves its writes in the kernel's cache: to the stick with them
     // before anybody is told to pull it out.
-    UniqueFd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
-    if (!fd.valid()) return makeError(device + ": cannot open it to flush the file: " + std::strerror(errno));
-    if (::fsync(fd.get()) != 0) return makeError(device + ": the file could not be flushed to the stick: " + std::strerror(errno));
+    if (::fsync(fd->get()) != 0) return makeError(device + ": the file could not be flushed to the stick: " + std::strerror(errno));
     return {};
 }
 
 Result<std::uint64_t> fatFreeBytes(const std::string& device, std::uint64_t offsetBytes, const std::string& tempBase) {
-    if (auto st = checkDevice(device); !st) return st.error();
+    auto fd = openDevice(device);
+    if (!fd) return fd.error();
     auto home = mtoolsHome(tempBase);
     if (!home) return home.error();
-    const Mtools mtools(device, offsetBytes, *home);
+    const Mtools mtools(device, fd->get(), offsetBytes, *home);
     auto listing = mtools.run({"mdir", "-i", mtools.image(), "::"}, kMaxListing);
     if (!listing) return listing.error();
     if (listing->exitCode != 0) return mtools.failure("mdir", *listing);

@@ -124,7 +124,8 @@ Result<ProgramResult> runProgram(const ProgramRun& run) {
     posix_spawn_file_actions_adddup2(&actions, inChild.get(), 0);
     posix_spawn_file_actions_adddup2(&actions, outChild.get(), 1);
     posix_spawn_file_actions_adddup2(&actions, errChild.get(), 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (run.passFd >= 0) posix_spawn_file_actions_adddup2(&actions, run.passFd, 3);
+    posix_spawn_file_actions_addclosefrom_np(&actions, run.passFd >= 0 ? 4 : 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // Its own process group (killed as a whole), default signal handling and

@@ -8,25 +8,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "DeviceBed.h"
 #include "Harness.h"
 #include "SyslogCollector.h"
 
 using namespace qktest;
 
 namespace {
-
-// A test bed with the USB controller and its root hub only: the first three
-// paragraphs of a recorded device.
-std::string rootHubOnly() {
-    std::ifstream in(fs::path(QKIOSK_FIXTURES).parent_path() / "umockdev" / "approved-stick.umockdev");
-    std::string line, out;
-    int paragraphs = 0;
-    while (paragraphs < 3 && std::getline(in, line)) {
-        out.append(line).append("\n");
-        if (line.empty()) ++paragraphs;
-    }
-    return out;
-}
 
 std::size_t count(const std::string& text, const std::string& needle) {
     std::size_t n = 0;
@@ -51,7 +39,7 @@ TEST_CASE("The daemon forwards its log to a syslog collector in the background, 
         UMockdevTestbed* b;
         ~Unref() { g_object_unref(b); }
     } unref{bed};
-    REQUIRE(umockdev_testbed_add_from_string(bed, rootHubOnly().c_str(), nullptr));
+    REQUIRE(umockdev_testbed_add_from_string(bed, rootOnly("approved-stick").c_str(), nullptr));
 
     Process daemon({QKIOSK_BIN, "run", "--config", config.string()});
     // Every record up to `n` at the collector, or a failure that shows both sides.

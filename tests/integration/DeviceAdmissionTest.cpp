@@ -16,104 +16,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "DeviceBed.h"
 #include "Harness.h"
 
 using namespace qktest;
 
 namespace {
-
-const fs::path kBeds = fs::path(QKIOSK_FIXTURES).parent_path() / "umockdev";
-const std::string kUsb1 = "/sys/devices/pci0000:00/0000:00:14.0/usb1";
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-}
-
-// Paragraphs of a .umockdev file: the first three are the controller, the
-// root hub and its interface; the rest is the device.
-std::vector<std::string> paragraphs(const fs::path& file) {
-    std::vector<std::string> out;
-    std::istringstream in(slurp(file));
-    std::string line, cur;
-    while (std::getline(in, line)) {
-        if (line.empty()) {
-            if (!cur.empty()) out.push_back(cur + "\n");
-            cur.clear();
-        } else {
-            cur += line + "\n";
-        }
-    }
-    if (!cur.empty()) out.push_back(cur + "\n");
-    return out;
-}
-
-// The controller and root hub of a test bed file, and the device in it.
-std::string rootOnly(const std::string& name) {
-    const auto parts = paragraphs(kBeds / (name + ".umockdev"));
-    REQUIRE(parts.size() > 3);
-    return parts[0] + "\n" + parts[1] + "\n" + parts[2];
-}
-
-std::string deviceOnly(const std::string& name) {
-    const auto parts = paragraphs(kBeds / (name + ".umockdev"));
-    std::string device;
-    for (std::size_t i = 3; i < parts.size(); ++i) device += parts[i] + "\n";
-    return device;
-}
-
-class Testbed {
-public:
-    Testbed() : tb_(umockdev_testbed_new()) { REQUIRE(tb_ != nullptr); }
-    ~Testbed() { g_object_unref(tb_); }
-    Testbed(const Testbed&) = delete;
-    Testbed& operator=(const Testbed&) = delete;
-
-    void load(const std::string& name) { addString(slurp(kBeds / (name + ".umockdev"))); }
-    void addString(const std::string& text) {
-        GError* err = nullptr;
-        const bool ok = umockdev_testbed_add_from_string(tb_, text.c_str(), &err);
-        INFO((err ? err->message : ""));
-        if (err) g_error_free(err);
-        REQUIRE(ok);
-    }
-    void uevent(const std::string& syspath, const char* action) { umockdev_testbed_uevent(tb_, syspath.c_str(), action); }
-    void remove(const std::string& syspath) { umockdev_testbed_remove_device(tb_, syspath.c_str()); }
-    fs::path root() const { return umockdev_testbed_get_root_dir(tb_); }
-    std::string attr(const std::string& syspath) const { return trimmed(slurp(root() / syspath.substr(1))); }
-
-    // Backs the fake /dev/sdb with a disk image (the node keeps its sticky bit).
-    void backDisk(const fs::path& image) {
-        const auto node = root() / "dev" / "sdb";
-        std::ofstream out(node, std::ios::binary | std::ios::trunc);
-        out << slurp(image);
-        REQUIRE(out.good());
-    }
-    // sysfs files the kernel has but a test bed does not.
-    void addDriversProbe() {
-        fs::create_directories(root() / "sys/bus/usb");
-        std::ofstream(root() / "sys/bus/usb/drivers_probe");
-    }
-
-private:
-    UMockdevTestbed* tb_;
-};
-
-struct Site {
-    fs::path config, whitelist, spool;
-};
-
-Site writeSite(Workspace& ws, const std::string& expires = "2099-12-31", const std::string& extra = "") {
-    Site s{ws.path() / "qkiosk.toml", ws.path() / "whitelist.toml", ws.path() / "spool"};
-    ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\"\nproduct_id = \"5567\"\nserial = \"4C530001231118116223\"\n"
-                               "interfaces = [\"08:06:50\"]\nowner = \"Example Medical Systems K.K.\"\n"
-                               "purpose = \"CT firmware maintenance\"\nexpires = \"" + expires + "\"\n");
-    ws.write("qkiosk.toml", "db_dir = \"" + ws.database().string() + "\"\npolicy = \"" + s.whitelist.string() +
-                                "\"\nspool_dir = \"" + s.spool.string() + "\"\nlog = \"" + (ws.path() / "log.db").string() +
-                                "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\nevidence_dir = \"" +
-                                (ws.path() / "evidence").string() + "\"\n" + extra);
-    return s;
-}
 
 json devicesJson(const Site& site) {
     const auto r = run({QKIOSK_BIN, "devices", "--json", "--config", site.config.string()});
@@ -446,44 +354,6 @@ TEST_CASE("A scanner service that dies between sessions is recorded and restarte
     CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
 }
 
-namespace {
-
-// A client of the daemon's UI socket, as the kiosk terminal is: it only reads lines.
-struct UiClient {
-    int fd = -1;
-    std::string buffer, all;
-    explicit UiClient(const fs::path& path) {
-        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    }
-    ~UiClient() { ::close(fd); }
-    // The first new line that starts with `prefix`, or "" after `seconds`.
-    std::string waitFor(const std::string& prefix, double seconds) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-        for (;;) {
-            for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
-                const std::string line = buffer.substr(0, nl);
-                buffer.erase(0, nl + 1);
-                if (line.rfind(prefix, 0) == 0) return line;
-            }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return "";
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            char chunk[4096];
-            const ssize_t n = ::read(fd, chunk, sizeof chunk);
-            if (n <= 0) return "";
-            buffer.append(chunk, static_cast<std::size_t>(n));
-            all.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-};
-
-}  // namespace
-
 TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan progress, and only root may read it",
           "[devices][daemon][ui]") {
     Workspace ws;
@@ -530,50 +400,6 @@ TEST_CASE("The kiosk terminal's socket streams the daemon's state and its scan p
     CHECK(daemon.output().find("VERDICT") == std::string::npos);
     CHECK_FALSE(fs::exists(sock));
 }
-
-namespace {
-
-// The real curses kiosk terminal in a private tmux server, read with
-// capture-pane. tmux's server needs /dev/null to be the character device; where
-// it is not (some containers), the server runs in a mount namespace of its own
-// with one bound over it.
-class TmuxTerminal {
-public:
-    TmuxTerminal(Workspace& ws, const std::string& command) : sock_((ws.path() / "tmux.sock").string()) {
-        if (run({"sh", "-c", "command -v tmux"}).exitCode != 0) {
-            WARN("SKIP: tmux is not installed");
-            std::exit(77);
-        }
-        std::string start = "tmux -S " + sock_ + " new-session -d -s ui -x 80 -y 24 '" + command + "'";
-        struct stat st{};
-        if (::stat("/dev/null", &st) != 0 || !S_ISCHR(st.st_mode)) {
-            const auto null = ws.path() / "null";
-            REQUIRE(run({"mknod", "-m", "666", null.string(), "c", "1", "3"}).exitCode == 0);
-            start = "exec unshare -m sh -c \"mount --bind " + null.string() + " /dev/null && " + start + "\"";
-        }
-        const auto r = run({"sh", "-c", start});
-        INFO(r.out << r.err);
-        REQUIRE(r.exitCode == 0);
-    }
-    ~TmuxTerminal() { (void)run({"tmux", "-S", sock_, "kill-server"}); }
-    std::string screen() const { return run({"tmux", "-S", sock_, "capture-pane", "-p", "-t", "ui"}).out; }
-    // The screen once it contains `text`, or "" after `seconds`.
-    std::string waitFor(const std::string& text, double seconds) const {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-        while (std::chrono::steady_clock::now() < deadline) {
-            const auto s = screen();
-            if (s.find(text) != std::string::npos) return s;
-            ::usleep(200 * 1000);
-        }
-        return "";
-    }
-    void keys(const std::string& k) const { (void)run({"tmux", "-S", sock_, "send-keys", "-t", "ui", k}); }
-
-private:
-    std::string sock_;
-};
-
-}  // namespace
 
 TEST_CASE("The kiosk terminal shows what the daemon does: ready, a stick's verdict, ready again once it is out",
           "[devices][daemon][ui]") {

@@ -24,6 +24,9 @@ bool isUtf8() {
 
 void doNothing(int) {}
 
+volatile sig_atomic_t gTerminate = 0;
+void noteTermination(int) { gTerminate = 1; }
+
 enum Pair : short { kPass = 1, kFail = 2, kWarn = 3, kHeader = 4 };
 
 }  // namespace
@@ -40,7 +43,13 @@ void ignoreTerminalSignals() {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     for (const int sig : {SIGINT, SIGTSTP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+    // Asked to end (shutdown, the session closing): noted, so that the
+    // program leaves the terminal as it found it instead of dying in raw mode.
+    sa.sa_handler = noteTermination;
+    for (const int sig : {SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
+
+bool terminationRequested() { return gTerminate != 0; }
 
 kiosk::Result<std::unique_ptr<CursesTerminal>> CursesTerminal::open() {
     if (!isUtf8()) return makeError("the terminal needs a UTF-8 locale (C.UTF-8 is not available)");

@@ -3,6 +3,7 @@
 // fsync of the folder.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 
@@ -15,5 +16,8 @@ Status writeFileAtomically(const std::string& path, const std::string& content, 
 
 // The whole file, or an error naming it.
 Result<std::string> readTextFile(const std::string& path);
+
+// The bytes an unprivileged writer may still use in the filesystem of `dir`.
+Result<std::uint64_t> freeBytes(const std::string& dir);
 
 }  // namespace kiosk

@@ -70,6 +70,8 @@ struct OfficerSettings {
     std::string lockoutFile = "/var/lib/qkiosk/officer-lockout.json";   // failures in a row, lockouts
     std::uint32_t attempts = 5;                                         // wrong passwords in a row before a lockout
     std::uint32_t lockoutMinutes = 15;
+    std::uint32_t idleMinutes = 5;          // the terminal's officer session ends after this long without a request
+    std::uint32_t maxApprovalDays = 365;    // how far ahead an approval made at the terminal may expire
 };
 
 struct Config {

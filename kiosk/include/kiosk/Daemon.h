@@ -34,6 +34,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <optional>
 #include <functional>
 #include <memory>
@@ -41,6 +42,8 @@
 #include <string>
 
 #include "kiosk/Config.h"
+#include "kiosk/OfficerDesk.h"
+#include "kiosk/StatusSocket.h"
 #include "kiosk/Report.h"
 #include "kiosk/ScannerService.h"
 #include "kiosk/log/QuarantineLog.h"
@@ -68,6 +71,10 @@ public:
 
     // Handles one newly attached device, start to ticket (public for tests).
     void handleDevice(const std::string& name);
+
+    // Answers the officers' requests that arrive on `socket` (the UI socket),
+    // between sessions (OfficerDesk.h). Call before start().
+    void serveOfficers(StatusSocket& socket) { officerSocket_ = &socket; }
 
 private:
     void reloadWhitelistIfChanged();
@@ -106,6 +113,13 @@ private:
     std::unique_ptr<ScannerService> engine_;   // in use
     std::unique_ptr<ScannerService> next_;     // loading on the side
     std::string engineStamp_, nextStamp_, failedStamp_;
+
+    // The officers' requests, answered between sessions.
+    void serveRequests();
+    StatusSocket* officerSocket_ = nullptr;
+    std::unique_ptr<OfficerDesk> desk_;
+    std::map<std::string, PresentDevice> present_;   // by port: what the officer's screens may act on
+    std::string syslogLine_ = "off";                   // the last SYSLOG-UP/DOWN line
 
     std::set<std::string> handled_;   // ports with a session or refusal until removed
     std::deque<devices::DeviceEvent> backlog_;

@@ -30,6 +30,7 @@ struct ProgramRun {
     // environment with LC_ALL=C.
     std::optional<std::vector<std::string>> environment;
     std::string package;                      // named when the program is missing: "(is P installed?)"
+    int passFd = -1;                          // an open file the program gets as its fd 3 (/proc/self/fd/3)
     std::size_t maxCapture = 64 * 1024;       // of stdout and of stderr each; the rest is read and dropped
 };
 

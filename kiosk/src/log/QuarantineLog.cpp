@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -199,17 +200,36 @@ Status QuarantineLog::signHead(const KioskKey& key) {
     return {};
 }
 
-Result<std::vector<Record>> QuarantineLog::records(std::int64_t fromSeq, std::int64_t limit) {
-    Statement q(db_, "SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE seq >= ? ORDER BY seq LIMIT ?");
+Result<std::vector<Record>> QuarantineLog::select(const char* sql, const std::function<void(sqlite3_stmt*)>& bind) {
+    Statement q(db_, sql);
     if (!q.ok()) return sqlError(db_, "quarantine log");
-    q.bind(1, fromSeq);
-    q.bind(2, limit);
+    bind(q.get());
     std::vector<Record> out;
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW)
         out.push_back(Record{q.integer(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6)});
     if (rc != SQLITE_DONE) return sqlError(db_, "quarantine log: cannot read");
     return out;
+}
+
+Result<std::vector<Record>> QuarantineLog::records(std::int64_t fromSeq, std::int64_t limit) {
+    return select("SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE seq >= ? ORDER BY seq LIMIT ?",
+                  [&](sqlite3_stmt* q) {
+                      sqlite3_bind_int64(q, 1, fromSeq);
+                      sqlite3_bind_int64(q, 2, limit);
+                  });
+}
+
+Result<std::vector<Record>> QuarantineLog::recordsOfKind(const std::string& kind) {
+    return select("SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE kind = ? ORDER BY seq",
+                  [&](sqlite3_stmt* q) { sqlite3_bind_text(q, 1, kind.data(), static_cast<int>(kind.size()), SQLITE_TRANSIENT); });
+}
+
+Result<std::vector<Record>> QuarantineLog::recordsOfTicket(const std::string& ticketId) {
+    return select("SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE ticket = ? ORDER BY seq",
+                  [&](sqlite3_stmt* q) {
+                      sqlite3_bind_text(q, 1, ticketId.data(), static_cast<int>(ticketId.size()), SQLITE_TRANSIENT);
+                  });
 }
 
 Result<std::pair<std::int64_t, std::string>> QuarantineLog::pruneAnchor(const std::string& publicKeyHex) {

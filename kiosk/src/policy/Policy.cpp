@@ -131,21 +131,34 @@ Decision decide(const devices::UsbDevice& device, const Result<Whitelist>& white
         d.reasons.push_back({ReasonCode::DeviceNotApproved, "the whitelist cannot be used: " + whitelist.error().message});
         return d;
     }
+    // A device may be listed more than once (an approval renewed at the kiosk
+    // terminal is a new entry): the entry with the same interfaces that
+    // expires last decides.
     const auto triples = device.interfaceTriples();
+    const policy::Approval* best = nullptr;
+    const policy::Approval* otherInterfaces = nullptr;
     for (const auto& a : whitelist->devices) {
         if (a.vendorId != device.vendorHex() || a.productId != device.productHex()) continue;
         if (device.serial.empty() || a.serial != device.serial) continue;
         if (a.interfaces != triples) {
-            d.reasons.push_back({ReasonCode::DeviceNotApproved,
-                                 "serial matches the approval at " + a.source + " but the interfaces differ"});
-            return d;
+            if (!otherInterfaces) otherInterfaces = &a;
+            continue;
         }
-        d.approval = a;
-        if (today > a.expires) {
-            d.reasons.push_back({ReasonCode::DeviceExpired, "approval for " + a.owner + " (" + a.purpose + ") expired on " + a.expires});
+        if (!best || a.expires > best->expires) best = &a;
+    }
+    if (best) {
+        d.approval = *best;
+        if (today > best->expires) {
+            d.reasons.push_back(
+                {ReasonCode::DeviceExpired, "approval for " + best->owner + " (" + best->purpose + ") expired on " + best->expires});
             return d;
         }
         d.admit = true;
+        return d;
+    }
+    if (otherInterfaces) {
+        d.reasons.push_back({ReasonCode::DeviceNotApproved,
+                             "serial matches the approval at " + otherInterfaces->source + " but the interfaces differ"});
         return d;
     }
     if (config.unknownMedia == "scan") {

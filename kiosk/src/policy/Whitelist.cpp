@@ -112,4 +112,33 @@ Result<Whitelist> loadWhitelist(const std::string& path) {
     return parseWhitelist(*text, path);
 }
 
+Result<std::string> approvalToml(const Approval& a, const std::string& comment) {
+    for (const std::string* v : {&a.vendorId, &a.productId, &a.serial, &a.owner, &a.purpose, &a.expires, &comment})
+        for (unsigned char c : *v)
+            if (c < 0x20 || c == 0x7f) return makeError("a whitelist value cannot hold control characters or line breaks");
+    auto quoted = [](const std::string& v) {
+        std::string out = "\"";
+        for (char c : v) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        return out + "\"";
+    };
+    std::string interfaces;
+    for (const auto& i : a.interfaces) {
+        if (!interfaces.empty()) interfaces += ", ";
+        interfaces += quoted(i);
+    }
+    std::string t = "\n# ";
+    t.append(comment).append("\n[[device]]\n");
+    t.append("vendor_id  = ").append(quoted(a.vendorId)).append("\n");
+    t.append("product_id = ").append(quoted(a.productId)).append("\n");
+    t.append("serial     = ").append(quoted(a.serial)).append("\n");
+    t.append("interfaces = [").append(interfaces).append("]\n");
+    t.append("owner      = ").append(quoted(a.owner)).append("\n");
+    t.append("purpose    = ").append(quoted(a.purpose)).append("\n");
+    t.append("expires    = ").append(quoted(a.expires)).append("\n");
+    return t;
+}
+
 }  // namespace kiosk::policy

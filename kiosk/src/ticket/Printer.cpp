@@ -308,6 +308,23 @@ std::string describe(const Printer& printer) {
     return "?";
 }
 
+Status check(const Printer& printer, std::chrono::milliseconds timeout) {
+    switch (printer.kind) {
+    case Printer::None:
+        return {};
+    case Printer::Cups:
+        return checkQueue(printer, "CUPS queue " + describe(printer), Clock::now() + timeout, timeout);
+    case Printer::EscPos: {
+        struct stat st{};
+        if (::stat(printer.target.c_str(), &st) != 0) return makeError(printer.target + ": " + std::strerror(errno) + " (unplugged?)");
+        if (!S_ISCHR(st.st_mode)) return makeError(printer.target + ": not a printer device");
+        if (::access(printer.target.c_str(), W_OK) != 0) return makeError(printer.target + ": " + std::strerror(errno));
+        return {};
+    }
+    }
+    return makeError("printer: unknown kind");
+}
+
 Status print(const Printer& printer, const Layout& layout, const PrintOptions& options) {
     switch (printer.kind) {
     case Printer::None:

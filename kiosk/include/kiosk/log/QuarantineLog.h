@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,9 @@ public:
     Status signHead(const KioskKey& key);
 
     Result<std::vector<Record>> records(std::int64_t fromSeq = 1, std::int64_t limit = -1);
+    // The records of one kind ("session"), or of one session, oldest first.
+    Result<std::vector<Record>> recordsOfKind(const std::string& kind);
+    Result<std::vector<Record>> recordsOfTicket(const std::string& ticketId);
 
     // Retention: deletes records 1..`throughSeq` (an officer's explicit
     // action) in one transaction with a "log-pruned" record that names the
@@ -78,6 +82,7 @@ public:
 private:
     explicit QuarantineLog(sqlite3* db) : db_(db) {}
     Status exec(const char* sql);
+    Result<std::vector<Record>> select(const char* sql, const std::function<void(sqlite3_stmt*)>& bind);
     Result<Record> appendInTransaction(const std::string& kind, const std::string& ticketId, const std::string& dataJson);
     // Where a pruned chain starts: (first kept seq, its previous hash), or (0, "") if never pruned.
     Result<std::pair<std::int64_t, std::string>> pruneAnchor(const std::string& publicKeyHex);

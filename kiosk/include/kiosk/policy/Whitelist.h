@@ -27,4 +27,9 @@ struct Whitelist {
 Result<Whitelist> parseWhitelist(const std::string& text, const std::string& sourceName);
 Result<Whitelist> loadWhitelist(const std::string& path);
 
+// One [[device]] entry as TOML text, after a `# comment` line, ready to be
+// appended to a whitelist file. Values are TOML basic strings, escaped; a
+// value or comment with a control character (a line break) is an error.
+Result<std::string> approvalToml(const Approval& approval, const std::string& comment);
+
 }  // namespace kiosk::policy

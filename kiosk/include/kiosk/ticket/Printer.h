@@ -47,4 +47,9 @@ struct PrintOptions {
 // None: does nothing.
 Status print(const Printer& printer, const Layout& layout, const PrintOptions& options = {});
 
+// Whether the printer can take a ticket now, without printing: the CUPS
+// queue as print() checks it; the ESC/POS device node is there and writable.
+// (Paper out on an ESC/POS printer shows only when a print stalls.)
+Status check(const Printer& printer, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 }  // namespace kiosk::ticket

@@ -22,7 +22,10 @@ std::string useUtf8Locale();
 
 // Catches SIGINT, SIGTSTP and SIGQUIT with a handler that does nothing (a
 // handler, not SIG_IGN, so that the workers qkiosk starts get the defaults back).
+// SIGTERM and SIGHUP are noted instead (terminationRequested()), so that the
+// program can end and give the terminal back in its normal mode.
 void ignoreTerminalSignals();
+bool terminationRequested();
 
 class CursesTerminal {
 public:

@@ -1,0 +1,91 @@
+// The officer desk's session rules, on the clock it is given: a login holds
+// for one connection until `idle_minutes` pass without a request, and every
+// end of a session is a signed record.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "kiosk/OfficerDesk.h"
+#include "kiosk/officer/Officers.h"
+
+using namespace kiosk;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Desk {
+    fs::path dir;
+    Config config;
+    std::optional<log::SignedLog> log;
+    std::map<std::string, PresentDevice> devices;
+    KioskView view;
+    Desk() {
+        std::string t = (fs::temp_directory_path() / "qkiosk-desk-XXXXXX").string();
+        REQUIRE(::mkdtemp(t.data()));
+        dir = t;
+        config.log = (dir / "log.db").string();
+        config.kioskKey = (dir / "kiosk.key").string();
+        config.spoolDir = dir.string();
+        config.officers.file = (dir / "officers").string();
+        config.officers.lockoutFile = (dir / "lockout.json").string();
+        config.officers.idleMinutes = 5;
+        REQUIRE(officer::setPassword(config.officers, "山田", "correct horse 電池"));
+        auto opened = log::openSignedLog(config.log, config.kioskKey);
+        REQUIRE(opened);
+        log = std::move(*opened);
+        view.devices = &devices;
+    }
+    ~Desk() { fs::remove_all(dir); }
+    std::vector<std::string> kinds() {
+        auto records = log->log->records();
+        REQUIRE(records);
+        std::vector<std::string> out;
+        for (const auto& r : *records) out.push_back(r.kind);
+        return out;
+    }
+};
+
+SocketRequest request(std::uint64_t client, const std::string& json) { return {client, 1000, 4242, false, "1", json}; }
+
+}  // namespace
+
+TEST_CASE("An officer's terminal session ends after the idle minutes, and is recorded when it ends", "[officer]") {
+    Desk d;
+    OfficerDesk desk(d.config, *d.log);
+    const auto t0 = OfficerDesk::Clock::now();
+    const auto in = desk.handle(request(1, R"({"op":"login","name":"山田","password":"correct horse 電池"})"), d.view, t0);
+    REQUIRE(in.at("ok") == true);
+    CHECK(in.at("idle_minutes") == 5);
+
+    // Used within the idle time: still logged in, and the clock restarts.
+    CHECK(desk.handle(request(1, R"({"op":"devices"})"), d.view, t0 + std::chrono::minutes(4)).at("ok") == true);
+    CHECK(desk.handle(request(1, R"({"op":"devices"})"), d.view, t0 + std::chrono::minutes(8)).at("ok") == true);
+    // Another connection never shares the login.
+    CHECK(desk.handle(request(2, R"({"op":"devices"})"), d.view, t0 + std::chrono::minutes(8)).at("code") == "not-logged-in");
+    // Five minutes and a second without a request: logged out.
+    const auto late = desk.handle(request(1, R"({"op":"devices"})"), d.view, t0 + std::chrono::minutes(13) + std::chrono::seconds(1));
+    CHECK(late.at("code") == "not-logged-in");
+    CHECK_THAT(late.at("error").get<std::string>(), Catch::Contains("5 minutes without use"));
+    CHECK(d.kinds().back() == "officer-logout");
+
+    // A closed connection ends its session too.
+    REQUIRE(desk.handle(request(3, R"({"op":"login","name":"山田","password":"correct horse 電池"})"), d.view, t0).at("ok") == true);
+    desk.closed(3);
+    CHECK(d.kinds().back() == "officer-logout");
+    CHECK(desk.handle(request(3, R"({"op":"devices"})"), d.view, t0).at("code") == "not-logged-in");
+}
+
+TEST_CASE("The officer desk answers a request it cannot read with bad-request, never with a crash", "[officer]") {
+    Desk d;
+    OfficerDesk desk(d.config, *d.log);
+    const auto now = OfficerDesk::Clock::now();
+    for (const char* junk : {"", "[]", "{}", R"({"op":7})", "{\"op\":\"login\"", R"({"op":"login","name":["x"],"password":"y"})"})
+        CHECK(desk.handle(request(1, junk), d.view, now).at("code") == "bad-request");
+    REQUIRE(desk.handle(request(1, R"({"op":"login","name":"山田","password":"correct horse 電池"})"), d.view, now).at("ok") == true);
+    CHECK(desk.handle(request(1, R"({"op":"fly"})"), d.view, now).at("code") == "bad-request");
+    CHECK(desk.handle(request(1, R"({"op":"log","offset":"x"})"), d.view, now).at("ok") == false);
+    CHECK(desk.handle(request(1, R"({"op":"register","port":"1-1","owner":"a","purpose":"b","expires":"2030-01-01"})"), d.view, now)
+              .at("code") == "no-device");
+}
