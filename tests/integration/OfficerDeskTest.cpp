@@ -205,3 +205,63 @@ TEST_CASE("An officer approves the unknown stick that is plugged in, and plugged
     CHECK_THAT(s.records("log-exported"), Catch::Contains(file) && Catch::Contains("山田 太郎"));
     CHECK(run({QKIOSK_BIN, "log", "verify", "--config", s.site.config.string()}).exitCode == 0);
 }
+
+TEST_CASE("At the real curses terminal an officer logs in with the keyboard, reviews the log, and logging out leaves the staff screen",
+          "[devices][daemon][officer][ui]") {
+    Workspace ws;
+    OfficerSite s(ws);
+    ws.write("stick/readme.txt", "vendor notes\n");
+    const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
+    Testbed bed;
+    bed.load("approved-stick");
+    bed.backDisk(image);
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
+    INFO(daemon.output());
+    const auto result = daemon.waitForLine("RESULT", 60);
+    REQUIRE_FALSE(result.empty());
+    const std::string ticket = result.substr(result.rfind(' ') + 1);
+    bed.uevent(kUsb1 + "/1-1", "remove");
+    REQUIRE_FALSE(daemon.waitForLine("REMOVED 1-1", 30).empty());
+
+    // The terminal is an ordinary program: not under the test bed, no root.
+    TmuxTerminal term(ws, "env -u LD_PRELOAD LANG=en_US.UTF-8 " + std::string(QKIOSK_BIN) + " ui --config " + s.site.config.string());
+    REQUIRE_FALSE(term.waitFor("Insert the USB stick", 20).empty());
+    term.keys("F12");
+    REQUIRE_FALSE(term.waitFor("Security officer — log in", 10).empty());
+    term.keys("C-c");   // nothing, here too
+    term.type("山田 太郎");
+    term.keys("Tab");
+    term.type("not the password");
+    term.keys("Enter");
+    INFO(term.screen());
+    CHECK_FALSE(term.waitFor("Wrong name or password.", 10).empty());
+    term.type(kPassword);
+    term.keys("Enter");
+    REQUIRE_FALSE(term.waitFor("Security officer: 山田 太郎", 10).empty());
+
+    term.keys("1");
+    const auto log = term.waitFor("Review the log — 1 sessions", 10);
+    CHECK_THAT(log, Catch::Contains("PASS") && Catch::Contains("0781:5567"));
+    term.keys("Enter");
+    const auto detail = term.waitFor("Session " + ticket, 10);
+    CHECK_THAT(detail, Catch::Contains("Example Medical Systems K.K."));
+    term.keys("Escape");
+    REQUIRE_FALSE(term.waitFor("Review the log", 10).empty());
+    term.keys("Escape");
+    REQUIRE_FALSE(term.waitFor("Security officer: 山田 太郎", 10).empty());
+    term.keys("5");
+    // The last sessions, by the day of this one (its ticket id starts with it: 20261127-…).
+    const std::string day = join({ticket.substr(0, 4), "-", ticket.substr(4, 2), "-", ticket.substr(6, 2)});
+    CHECK_THAT(term.waitFor("Kiosk status — kiosk-1", 10), Catch::Contains(day));
+    term.keys("Escape");
+    REQUIRE_FALSE(term.waitFor("Security officer: 山田 太郎", 10).empty());
+    term.keys("0");
+    CHECK_FALSE(term.waitFor("Insert the USB stick", 10).empty());
+
+    CHECK(daemon.stop() == 0);
+    CHECK_THAT(s.records("officer-login-failed"), Catch::Contains("山田 太郎"));
+    CHECK_THAT(s.records("officer-login"), Catch::Contains("山田 太郎"));
+    // Logged out by the key, or (at the latest) when the terminal's connection ended.
+    CHECK_THAT(s.records("officer-logout"), Catch::Contains("山田 太郎"));
+}
