@@ -265,3 +265,45 @@ TEST_CASE("At the real curses terminal an officer logs in with the keyboard, rev
     // Logged out by the key, or (at the latest) when the terminal's connection ended.
     CHECK_THAT(s.records("officer-logout"), Catch::Contains("山田 太郎"));
 }
+
+TEST_CASE("An officer imports the signature update on the stick that passed, and the daemon switches to it",
+          "[devices][daemon][officer][signatures]") {
+    Workspace ws;
+    const auto secret = ws.path() / "site.key", publicKey = ws.path() / "site.pub";
+    REQUIRE(run({QKIOSK_BIN, "signatures", "keygen", "--secret", secret.string(), "--public", publicKey.string()}).exitCode == 0);
+    OfficerSite s(ws, "update_keys = [\"" + publicKey.string() + "\"]\n");
+    // A site bundle: the test signatures and one for "hello world\n".
+    const auto md5 = run({"sh", "-c", "printf 'hello world\\n' | md5sum | cut -c1-32"}).out.substr(0, 32);
+    const auto hello = ws.write("new/site.hdb", md5 + ":12:Site.Test.Hello\n");
+    const auto made = run({QKIOSK_BIN, "signatures", "bundle", "--key", secret.string(), "--out",
+                           (ws.path() / "stick/qkiosk-signatures").string(), hello.string(), (ws.database() / "test.hdb").string()});
+    INFO(made.err);
+    REQUIRE(made.exitCode == 0);
+    ws.write("stick/notes.txt", "update for the kiosk\n");
+    // (the test bed's stick holds 16 MiB)
+    const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
+    Testbed bed;
+    bed.load("approved-stick");
+    bed.backDisk(image);
+    bed.addDriversProbe();
+    Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
+    INFO(daemon.output());
+    const auto result = daemon.waitForLine("RESULT", 60);
+    INFO(slurp(s.site.spool / (result.substr(result.rfind(' ') + 1) + ".json")));
+    REQUIRE_THAT(result, Catch::StartsWith("RESULT PASS 1-1"));
+
+    UiClient ui(s.sock);
+    CHECK(ui.request({{"op", "import-signatures"}, {"port", "1-1"}}).at("code") == "not-logged-in");
+    REQUIRE(login(ui).at("ok") == true);
+    const auto imported = ui.request({{"op", "import-signatures"}, {"port", "1-1"}}, 120);
+    INFO(imported.dump());
+    REQUIRE(imported.at("ok") == true);
+    CHECK(imported.at("files") == 2);
+    CHECK(fs::exists(ws.database() / "site.hdb"));
+    // Between sessions the daemon loads the new databases and uses them.
+    CHECK_FALSE(daemon.waitForLine("ENGINE-UPDATED", 60).empty());
+    CHECK(daemon.stop() == 0);
+    const auto record = json::parse(s.records("signature-update"));
+    CHECK_THAT(record.at("data").at("by").get<std::string>(), Catch::StartsWith("山田 太郎 (terminal uid 0 pid "));
+    CHECK(record.at("data").at("source") == "/dev/sdb");
+}
