@@ -200,8 +200,8 @@ Status QuarantineLog::signHead(const KioskKey& key) {
     return {};
 }
 
-Result<std::vector<Record>> QuarantineLog::select(const char* sql, const std::function<void(sqlite3_stmt*)>& bind) {
-    Statement q(db_, sql);
+Result<std::vector<Record>> QuarantineLog::select(const std::string& sql, const std::function<void(sqlite3_stmt*)>& bind) {
+    Statement q(db_, sql.c_str());
     if (!q.ok()) return sqlError(db_, "quarantine log");
     bind(q.get());
     std::vector<Record> out;
@@ -220,16 +220,18 @@ Result<std::vector<Record>> QuarantineLog::records(std::int64_t fromSeq, std::in
                   });
 }
 
-Result<std::vector<Record>> QuarantineLog::recordsOfKind(const std::string& kind) {
-    return select("SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE kind = ? ORDER BY seq",
-                  [&](sqlite3_stmt* q) { sqlite3_bind_text(q, 1, kind.data(), static_cast<int>(kind.size()), SQLITE_TRANSIENT); });
-}
-
-Result<std::vector<Record>> QuarantineLog::recordsOfTicket(const std::string& ticketId) {
-    return select("SELECT seq, time, kind, ticket, data, prev, hash FROM records WHERE ticket = ? ORDER BY seq",
-                  [&](sqlite3_stmt* q) {
-                      sqlite3_bind_text(q, 1, ticketId.data(), static_cast<int>(ticketId.size()), SQLITE_TRANSIENT);
-                  });
+Result<std::vector<Record>> QuarantineLog::find(const Query& query) {
+    // Fixed SQL fragments only; the values are bound.
+    std::string sql = "SELECT seq, time, kind, ticket, ";
+    sql += query.withoutFiles ? "json_remove(data, '$.files')" : "data";
+    sql += ", prev, hash FROM records WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR ticket = ?2) ORDER BY seq ";
+    sql += query.newestFirst ? "DESC" : "ASC";
+    sql += " LIMIT ?3";
+    return select(sql, [&](sqlite3_stmt* q) {
+        sqlite3_bind_text(q, 1, query.kind.data(), static_cast<int>(query.kind.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, query.ticketId.data(), static_cast<int>(query.ticketId.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, query.limit);
+    });
 }
 
 Result<std::pair<std::int64_t, std::string>> QuarantineLog::pruneAnchor(const std::string& publicKeyHex) {

@@ -56,9 +56,18 @@ public:
     Status signHead(const KioskKey& key);
 
     Result<std::vector<Record>> records(std::int64_t fromSeq = 1, std::int64_t limit = -1);
-    // The records of one kind ("session"), or of one session, oldest first.
-    Result<std::vector<Record>> recordsOfKind(const std::string& kind);
-    Result<std::vector<Record>> recordsOfTicket(const std::string& ticketId);
+    // Records by kind and/or session, for the officer's screens.
+    struct Query {
+        std::string kind;              // "" for any
+        std::string ticketId;          // "" for any
+        bool newestFirst = false;
+        std::int64_t limit = -1;       // -1: all
+        // Without the report's "files" array (a session's manifest: most of
+        // its bytes), dropped by SQLite before the record is read; such
+        // records no longer match their hash.
+        bool withoutFiles = false;
+    };
+    Result<std::vector<Record>> find(const Query& query);
 
     // Retention: deletes records 1..`throughSeq` (an officer's explicit
     // action) in one transaction with a "log-pruned" record that names the
@@ -82,7 +91,7 @@ public:
 private:
     explicit QuarantineLog(sqlite3* db) : db_(db) {}
     Status exec(const char* sql);
-    Result<std::vector<Record>> select(const char* sql, const std::function<void(sqlite3_stmt*)>& bind);
+    Result<std::vector<Record>> select(const std::string& sql, const std::function<void(sqlite3_stmt*)>& bind);
     Result<Record> appendInTransaction(const std::string& kind, const std::string& ticketId, const std::string& dataJson);
     // Where a pruned chain starts: (first kept seq, its previous hash), or (0, "") if never pruned.
     Result<std::pair<std::int64_t, std::string>> pruneAnchor(const std::string& publicKeyHex);
