@@ -259,6 +259,11 @@ json OfficerDesk::registerDevice(const Session& who, const json& body, const Kio
                                        " days at most: expires can be " + latest + " at the latest");
     const auto& id = d->identity;
     if (id.serial.empty()) return fail("bad-request", "this device has no serial number: it cannot be approved");
+    // Approval is for storage only: a device refused for what else it is
+    // (a keyboard, a network adapter: badusb) stays refused whatever the
+    // whitelist says, and is not put on it.
+    if (std::find(d->reasons.begin(), d->reasons.end(), "badusb") != d->reasons.end())
+        return fail("bad-request", "this device is not only storage (badusb): it cannot be approved");
     if (id.approval && id.approval->expires >= *expires)
         return fail("bad-request", "this device is already approved until " + id.approval->expires + " (" + id.approval->owner + ")");
 

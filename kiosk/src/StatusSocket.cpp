@@ -168,6 +168,10 @@ bool StatusSocket::readFrom(Client& c) {
             if (space == std::string::npos || space == 8 || space - 8 > 9) return false;
             const std::string id = line.substr(8, space - 8);
             if (id.find_first_not_of("0123456789") != std::string::npos) return false;
+            // A terminal waits for each answer; one that piles up requests
+            // (while a long scan holds them) is not a terminal.
+            const auto waiting = std::count_if(queue_.begin(), queue_.end(), [&](const SocketRequest& r) { return r.client == c.id; });
+            if (waiting >= kMaxWaitingRequests) return false;
             queue({c.id, c.uid, c.pid, false, id, line.substr(space + 1)});
         }
         if (c.in.size() > kMaxRequestLine) return false;

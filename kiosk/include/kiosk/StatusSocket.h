@@ -42,6 +42,8 @@ class StatusSocket {
 public:
     // The longest request line read; a longer one closes the connection.
     static constexpr std::size_t kMaxRequestLine = 8192;
+    // Requests of one connection not yet taken by the daemon; one more closes it.
+    static constexpr long kMaxWaitingRequests = 16;
 
     // Listens at `path` (a stale socket file there is replaced). `group`:
     // the group allowed to connect, or "" for root only (mode 0600).
