@@ -61,6 +61,36 @@ TEST_CASE("An approval ends after its expiry date", "[Policy]") {
     CHECK_THAT(d.reasons[0].detail, Catch::Contains("2027-03-31"));
 }
 
+TEST_CASE("A renewed approval (a second entry for the same device) counts, whichever comes first in the file", "[Policy]") {
+    const auto stick = device(0x0781, 0x5567, "4C530001", {kStorage});
+    Approval renewal;
+    renewal.vendorId = "0781";
+    renewal.productId = "5567";
+    renewal.serial = "4C530001";
+    renewal.interfaces = {"08:06:50"};
+    renewal.owner = "Example Medical Systems K.K.";
+    renewal.purpose = "CT firmware maintenance, renewed";
+    renewal.expires = "2028-03-31";
+    const auto entry = approvalToml(renewal, "Approved at the kiosk terminal by 山田 on 2027-04-02");
+    REQUIRE(entry);
+    for (const std::string& text : {std::string(kWhitelist) + *entry, *entry + kWhitelist}) {
+        const auto w = parseWhitelist(text, "whitelist.toml");
+        REQUIRE(w);
+        const auto d = decide(stick, w, Config{}, "2027-04-02");
+        CHECK(d.admit);
+        REQUIRE(d.approval);
+        CHECK(d.approval->expires == "2028-03-31");
+        CHECK(d.approval->purpose == "CT firmware maintenance, renewed");
+    }
+    // A value that would break the file out of its string is refused, not written.
+    renewal.owner = "Evil\n[[device]]";
+    CHECK_FALSE(approvalToml(renewal, "x"));
+    renewal.owner = "quote \" and backslash \\";
+    const auto quoted = approvalToml(renewal, "x");
+    REQUIRE(quoted);
+    CHECK(parseWhitelist(*quoted, "w.toml")->devices.at(0).owner == "quote \" and backslash \\");
+}
+
 TEST_CASE("BadUSB: storage that also offers anything else is refused", "[Policy]") {
     SECTION("a clone of the approved stick with a keyboard interface") {
         const auto d = decide(device(0x0781, 0x5567, "4C530001", {kStorage, kKeyboard}), whitelist(), Config{}, "2026-11-27");
