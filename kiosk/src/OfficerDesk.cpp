@@ -10,6 +10,7 @@
 #include "kiosk/ScanSession.h"
 #include "kiosk/log/LogQuery.h"
 #include "kiosk/officer/Officers.h"
+#include "kiosk/policy/Policy.h"
 #include "kiosk/policy/Whitelist.h"
 #include "kiosk/signatures/Import.h"
 #include "kiosk/ticket/TicketPrinting.h"
@@ -36,17 +37,6 @@ std::size_t characters(const std::string& s) {
 
 bool printable(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
-// Today and the day `days` after it, YYYY-MM-DD, in local time (as the
-// whitelist's expiry dates are read: policy::todayLocal()).
-std::string localDay(int days) {
-    std::time_t t = std::time(nullptr) + static_cast<std::time_t>(days) * 86400;
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
 }
 
 bool validDay(const std::string& s) {
@@ -251,7 +241,8 @@ json OfficerDesk::registerDevice(const Session& who, const json& body, const Kio
         if (value->empty() || characters(*value) > 100 || !printable(*value))
             return fail("bad-request", std::string(name) + " must be 1 to 100 characters, on one line");
     }
-    const std::string today = localDay(0), latest = localDay(static_cast<int>(config_.officers.maxApprovalDays));
+    // Local days, as the whitelist's expiry dates are read.
+    const std::string today = policy::todayLocal(), latest = policy::localDayAfter(static_cast<int>(config_.officers.maxApprovalDays));
     if (!validDay(*expires)) return fail("bad-request", "expires must be a date YYYY-MM-DD");
     if (*expires <= today) return fail("bad-request", "expires must be after today (" + today + ")");
     if (*expires > latest)

@@ -26,17 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int msLeft(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-}
-
-std::string seconds(std::chrono::milliseconds d) {
-    std::ostringstream s;
-    s << static_cast<double>(d.count()) / 1000.0 << " s";
-    return s.str();
-}
-
 std::vector<std::string> defaultEnvironment() {
     // Messages in English whatever the kiosk's locale: they are parsed, and they go to the log.
     std::vector<std::string> env;
@@ -89,6 +78,17 @@ std::string firstLine(const std::string& text) {
         if (auto one = oneLine(line); !one.empty()) return one;
     }
     return "";
+}
+
+int millisecondsLeft(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+}
+
+std::string secondsText(std::chrono::milliseconds d) {
+    std::ostringstream s;
+    s << static_cast<double>(d.count()) / 1000.0 << " s";
+    return s.str();
 }
 
 Result<ProgramResult> runProgram(const ProgramRun& run) {
@@ -193,10 +193,10 @@ Result<ProgramResult> runProgram(const ProgramRun& run) {
             ::kill(pid, SIGKILL);
             ::waitpid(pid, &status, 0);
         };
-        const int left = msLeft(deadline);
+        const int left = millisecondsLeft(deadline);
         if (left == 0) {
             stop();
-            std::string msg = name + " did not finish within " + seconds(run.timeout) + " and was stopped";
+            std::string msg = name + " did not finish within " + secondsText(run.timeout) + " and was stopped";
             if (const auto e = oneLine(result.err); !e.empty()) msg.append(": ").append(e);
             return makeError(msg);
         }

@@ -79,6 +79,12 @@ void Testbed::addDriversProbe() {
     std::ofstream(root() / "sys/bus/usb/drivers_probe");
 }
 
+void Testbed::plugInStick(const fs::path& image) {
+    load("approved-stick");
+    backDisk(image);
+    addDriversProbe();
+}
+
 Site writeSite(Workspace& ws, const std::string& expires, const std::string& extra) {
     Site s{ws.path() / "qkiosk.toml", ws.path() / "whitelist.toml", ws.path() / "spool"};
     ws.write("whitelist.toml", "[[device]]\nvendor_id = \"0781\"\nproduct_id = \"5567\"\nserial = \"4C530001231118116223\"\n"

@@ -41,6 +41,9 @@ public:
     void backDisk(const fs::path& image);
     // sysfs files the kernel has but a test bed does not.
     void addDriversProbe();
+    // approved-stick's whole test bed with `image` as its disk: a stick
+    // plugged in before the daemon starts.
+    void plugInStick(const fs::path& image);
 
 private:
     UMockdevTestbed* tb_;

@@ -61,9 +61,7 @@ TEST_CASE("At the terminal an officer logs in, then reviews the log and the stat
     ws.write("stick/tools/eicar.com", eicar());
     const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
     Testbed bed;
-    bed.load("approved-stick");
-    bed.backDisk(image);
-    bed.addDriversProbe();
+    bed.plugInStick(image);
     Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
     const auto result = daemon.waitForLine("RESULT", 60);
     INFO(daemon.output());
@@ -139,9 +137,7 @@ TEST_CASE("An officer approves the unknown stick that is plugged in, and plugged
     ws.write("stick/readme.txt", "vendor notes\n");
     const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
     Testbed bed;
-    bed.load("approved-stick");
-    bed.backDisk(image);
-    bed.addDriversProbe();
+    bed.plugInStick(image);
     Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
     INFO(daemon.output());
     REQUIRE_THAT(daemon.waitForLine("REFUSED 1-1", 60), Catch::Contains("device-not-approved"));
@@ -213,9 +209,7 @@ TEST_CASE("At the real curses terminal an officer logs in with the keyboard, rev
     ws.write("stick/readme.txt", "vendor notes\n");
     const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
     Testbed bed;
-    bed.load("approved-stick");
-    bed.backDisk(image);
-    bed.addDriversProbe();
+    bed.plugInStick(image);
     Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
     INFO(daemon.output());
     const auto result = daemon.waitForLine("RESULT", 60);
@@ -283,9 +277,7 @@ TEST_CASE("An officer imports the signature update on the stick that passed, and
     // (the test bed's stick holds 16 MiB)
     const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
     Testbed bed;
-    bed.load("approved-stick");
-    bed.backDisk(image);
-    bed.addDriversProbe();
+    bed.plugInStick(image);
     Process daemon({QKIOSK_BIN, "run", "--config", s.site.config.string()});
     INFO(daemon.output());
     const auto result = daemon.waitForLine("RESULT", 60);

@@ -40,6 +40,11 @@ struct ProgramRun {
 // error: the caller reads exitCode and err.
 Result<ProgramResult> runProgram(const ProgramRun& run);
 
+// Milliseconds until `deadline` (0 once passed), for poll().
+int millisecondsLeft(std::chrono::steady_clock::time_point deadline);
+// "1.5 s", for messages.
+std::string secondsText(std::chrono::milliseconds d);
+
 // A program's message on one line: its non-empty lines, trimmed, joined by "; ".
 std::string oneLine(const std::string& text);
 

@@ -69,8 +69,10 @@ DeviceIdentity identityOf(const devices::UsbDevice& d, const Decision& decision)
     return id;
 }
 
-std::string todayLocal() {
-    const std::time_t t = std::time(nullptr);
+std::string todayLocal() { return localDayAfter(0); }
+
+std::string localDayAfter(int days) {
+    const std::time_t t = std::time(nullptr) + static_cast<std::time_t>(days) * 86400;
     std::tm tm{};
     localtime_r(&t, &tm);
     char buf[16];

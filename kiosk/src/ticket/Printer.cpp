@@ -26,17 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int msLeft(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-}
-
-std::string seconds(std::chrono::milliseconds d) {
-    std::ostringstream s;
-    s << static_cast<double>(d.count()) / 1000.0 << " s";
-    return s.str();
-}
-
 bool validQueueName(const std::string& q) {
     // What lpadmin accepts as a name (no '@': CUPS itself reads it as "at server").
     if (q.empty() || q.size() > 127 || q.front() == '-') return false;
@@ -233,10 +222,10 @@ Status printEscPos(const Printer& printer, const Layout& layout, const PrintOpti
                              (e == EPIPE ? " (the reader went away)" : ""));
         }
         // Full: wait until it takes more. (An error or hang-up shows in the next write.)
-        const int left = msLeft(deadline);
+        const int left = millisecondsLeft(deadline);
         pollfd p{fd.get(), POLLOUT, 0};
         if (left == 0 || ::poll(&p, 1, left) == 0)
-            return makeError(where + ": the printer took no more data for " + seconds(options.timeout) + " (" +
+            return makeError(where + ": the printer took no more data for " + secondsText(options.timeout) + " (" +
                              std::to_string(done) + " of " + std::to_string(data.size()) +
                              " bytes written; out of paper, cover open or offline?)");
     }

@@ -47,5 +47,7 @@ const char* roleName(Role r);
 // The device as the report and ticket name it, with the approval it matched.
 DeviceIdentity identityOf(const devices::UsbDevice& d, const Decision& decision);
 std::string todayLocal();
+// The local day `days` after today (the furthest expiry an officer may give).
+std::string localDayAfter(int days);
 
 }  // namespace kiosk::policy
