@@ -6,6 +6,8 @@
 // QKIOSK_UPDATE_GOLDEN=1 ./ui_tests writes the golden files anew.
 #include <catch2/catch.hpp>
 
+#include "UiTestSupport.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,14 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Catalogs& words() {
-    static const Catalogs c = [] {
-        auto loaded = Catalogs::load(QKIOSK_LOCALE_DIR);
-        REQUIRE(loaded);
-        return *loaded;
-    }();
-    return c;
-}
+using uitest::slurp;
+using uitest::words;
 
 // The kiosk's terminal (not the demo), on Ready.
 State onReady(const Language& lang = kEnglish) {
@@ -143,13 +139,6 @@ State onPage(char32_t item, const json& reply, const Language& lang = kEnglish) 
     const json req = takeRequest(s);
     applyReply(s, req, reply);
     return s;
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 }  // namespace
@@ -521,25 +510,8 @@ std::vector<std::pair<std::string, State>> officerExamples(const Language& lang)
 }  // namespace
 
 TEST_CASE("Golden 80x24 screens: every officer page in Japanese and English", "[ui][golden][officer]") {
-    const bool update = std::getenv("QKIOSK_UPDATE_GOLDEN") != nullptr;
-    for (const Language& lang : {kJapanese, kEnglish}) {
-        for (const auto& [name, state] : officerExamples(lang)) {
-            const auto lines = renderText(state, 80, 24, words());
-            REQUIRE(lines.size() == 24);
-            for (const auto& l : lines) {
-                INFO(name << "." << lang << ": " << l);
-                CHECK(displayWidth(l) <= 80);
-            }
-            const fs::path golden = fs::path(QKIOSK_GOLDEN_DIR) / (name + "." + lang + ".txt");
-            if (update) {
-                std::ofstream(golden, std::ios::binary) << screenText(state);
-                continue;
-            }
-            INFO(golden.string() << " (QKIOSK_UPDATE_GOLDEN=1 rewrites it)");
-            REQUIRE(fs::exists(golden));
-            CHECK(screenText(state) == slurp(golden));
-        }
-    }
+    for (const Language& lang : {kJapanese, kEnglish})
+        for (const auto& [name, state] : officerExamples(lang)) uitest::checkGolden(name, state);
 }
 
 TEST_CASE("Officer pages at other sizes: exact size, nothing cut when there is room", "[ui][officer]") {

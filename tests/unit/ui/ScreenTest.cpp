@@ -6,6 +6,8 @@
 // the diff before committing it).
 #include <catch2/catch.hpp>
 
+#include "UiTestSupport.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,14 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Catalogs& words() {
-    static const Catalogs c = [] {
-        auto loaded = Catalogs::load(QKIOSK_LOCALE_DIR);
-        REQUIRE(loaded);
-        return *loaded;
-    }();
-    return c;
-}
+using uitest::joined;
+using uitest::slurp;
+using uitest::words;
 
 State stateOf(Screen screen, const Language& lang) {
     State s;
@@ -69,22 +66,6 @@ std::vector<std::pair<std::string, Screen>> examples() {
     };
 }
 
-std::string joined(const std::vector<std::string>& lines) {
-    std::string out;
-    for (const auto& l : lines) {
-        out += l;
-        out += '\n';
-    }
-    return out;
-}
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void checkFits(const std::vector<std::string>& lines, int cols, int rows) {
     REQUIRE(static_cast<int>(lines.size()) == rows);
     for (const auto& l : lines) {
@@ -97,21 +78,8 @@ void checkFits(const std::vector<std::string>& lines, int cols, int rows) {
 }  // namespace
 
 TEST_CASE("Golden 80x24 screens: every state in Japanese and English", "[ui][golden]") {
-    const bool update = std::getenv("QKIOSK_UPDATE_GOLDEN") != nullptr;
-    for (const auto& [name, screen] : examples()) {
-        for (const Language& lang : {kJapanese, kEnglish}) {
-            const auto lines = renderText(stateOf(screen, lang), 80, 24, words());
-            checkFits(lines, 80, 24);
-            const fs::path golden = fs::path(QKIOSK_GOLDEN_DIR) / (name + "." + lang + ".txt");
-            if (update) {
-                std::ofstream(golden, std::ios::binary) << joined(lines);
-                continue;
-            }
-            INFO(golden.string() << " (QKIOSK_UPDATE_GOLDEN=1 rewrites it)");
-            REQUIRE(fs::exists(golden));
-            CHECK(joined(lines) == slurp(golden));
-        }
-    }
+    for (const auto& [name, screen] : examples())
+        for (const Language& lang : {kJapanese, kEnglish}) uitest::checkGolden(name, stateOf(screen, lang));
 }
 
 TEST_CASE("The result screen says PASS or FAIL in words", "[ui]") {
