@@ -1,5 +1,7 @@
 #include "kiosk/OfficerDesk.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -272,22 +274,27 @@ json OfficerDesk::registerDevice(const Session& who, const json& body, const Kio
     // The whole new file must parse before it replaces the old one: a broken
     // whitelist would refuse every device.
     std::string before;
-    if (std::filesystem::exists(config_.policy)) {
+    unsigned mode = 0644;   // a new whitelist: readable, as the CLI's is
+    struct stat st{};
+    const bool existed = ::stat(config_.policy.c_str(), &st) == 0;
+    if (existed) {
         auto text = readTextFile(config_.policy);
         if (!text) return fail("failed", text.error().message);
         before = *text;
+        mode = st.st_mode & 07777;   // the site's choice stays
     }
     const std::string after = before + *entry;
     if (auto parsed = policy::parseWhitelist(after, config_.policy); !parsed)
         return fail("failed", "the whitelist would not be valid: " + parsed.error().message);
-    if (auto st = writeFileAtomically(config_.policy, after, 0644); !st) return fail("failed", st.error().message);
+    if (auto written = writeFileAtomically(config_.policy, after, mode); !written) return fail("failed", written.error().message);
+    if (existed) (void)::chown(config_.policy.c_str(), st.st_uid, st.st_gid);   // and its owner
     const json data = {{"by", caller(who)},        {"port", id.port},       {"vendor_id", a.vendorId}, {"product_id", a.productId},
                        {"serial", a.serial},      {"interfaces", a.interfaces}, {"owner", a.owner}, {"purpose", a.purpose},
                        {"expires", a.expires},    {"whitelist", config_.policy},
                        {"whitelist_sha256", toHex(Sha256::of(std::string_view(after)))}};
     if (auto rec = record("whitelist-approval-added", d->ticketId, data); !rec) {
         // Not in the log, not in force.
-        (void)writeFileAtomically(config_.policy, before, 0644);
+        (void)writeFileAtomically(config_.policy, before, mode);
         return fail("failed", "the approval could not be recorded (" + rec.error().message + "): nothing was changed");
     }
     return {{"ok", true},

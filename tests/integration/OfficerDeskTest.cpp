@@ -134,6 +134,7 @@ TEST_CASE("An officer approves the unknown stick that is plugged in, and plugged
     Workspace ws;
     OfficerSite s(ws, "unknown_media = \"refuse\"\n");
     ws.write("whitelist.toml", "# approved vendor devices\n");
+    fs::permissions(s.site.whitelist, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
     ws.write("stick/readme.txt", "vendor notes\n");
     const auto image = makeImage(ws, "stick.img", "fat16", "mbr", ws.path() / "stick", {"--size-mb", "14"});
     Testbed bed;
@@ -170,6 +171,7 @@ TEST_CASE("An officer approves the unknown stick that is plugged in, and plugged
     CHECK_THAT(added.at("message").get<std::string>(), Catch::Contains("plug it in again"));
     // The file keeps what it had and the new entry, and still parses.
     const auto whitelist = slurp(s.site.whitelist);
+    CHECK(fs::status(s.site.whitelist).permissions() == (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
     CHECK_THAT(whitelist, Catch::StartsWith("# approved vendor devices\n") && Catch::Contains("owner      = \"東芝メディカル 保守部\"") &&
                               Catch::Contains("by 山田 太郎"));
 
