@@ -170,3 +170,29 @@ TEST_CASE("A file bigger than the free space fails, and no part of it is left", 
     CHECK(mtype(img, 0, "big.csv").exitCode != 0);
     CHECK(mtype(img, 0, "notes.txt").out == "already on the stick\n");
 }
+
+TEST_CASE("A file is written through a real block device (a loop device over an MBR stick image)", "[FatExport]") {
+    requireMtools();
+    requireTool("losetup");
+    Workspace ws;
+    const auto img = stickWithNotes(ws, "loop.img", "fat16", "mbr", {"--size-mb", "14"});
+    const auto offset = partitionOffset(img);
+    const auto attached = run({"losetup", "--find", "--show", img.string()});
+    if (attached.exitCode != 0) {
+        WARN("SKIP: no loop device here (" << attached.err << ")");
+        std::exit(77);
+    }
+    const std::string dev = attached.out.substr(0, attached.out.find('\n'));
+    struct Detach {
+        std::string dev;
+        ~Detach() { (void)run({"losetup", "-d", dev}); }
+    } detach{dev};
+    const std::string content = exportContent(70 * 1024);
+    const auto st = kiosk::writeFileToFat(dev, offset, "qkiosk-log.csv", content, ws.path().string());
+    INFO((st ? std::string() : st.error().message));
+    REQUIRE(st.ok());
+    // fsync'd through the block device: the image file behind it has the file.
+    (void)run({"losetup", "-d", dev});
+    CHECK(mtype(img, offset, "qkiosk-log.csv").out == content);
+    CHECK(mtype(img, offset, "notes.txt").out == "already on the stick\n");
+}
