@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libudev-dev libusb-1.0-0-dev
             nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev libsqlite3-dev
             libcairo2-dev libpango1.0-dev libqrencode-dev fonts-ipafont-gothic libgnutls28-dev
-            libncurses-dev gettext)
+            libncurses-dev gettext libpam0g-dev)
 # What the kiosk itself runs: mtools writes an officer's log export onto the
 # FAT filesystem of a stick without mounting it (kiosk/FatExport.h).
 runtime_pkgs=(mtools)

@@ -207,13 +207,23 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     if (const auto* node = root.get("officers")) {
         const auto* t = node->as_table();
         if (!t) return makeError(where(sourceName, node->source()) + ": \"officers\" must be a table");
-        QK_CHECK(r.unknownKeys(*t, {"file", "lockout_file", "attempts", "lockout_minutes", "idle_minutes", "max_approval_days"},
+        QK_CHECK(r.unknownKeys(*t, {"file", "lockout_file", "attempts", "lockout_minutes", "idle_minutes", "max_approval_days", "pam_service", "pam_group"},
                                   "officers"));
         QK_CHECK(r.string(*t, "file", c.officers.file));
         QK_CHECK(r.string(*t, "lockout_file", c.officers.lockoutFile));
         QK_CHECK(r.integer(*t, "attempts", c.officers.attempts, 1, 100));
         QK_CHECK(r.integer(*t, "lockout_minutes", c.officers.lockoutMinutes, 1, 10080));
         QK_CHECK(r.integer(*t, "idle_minutes", c.officers.idleMinutes, 1, 120));
+        QK_CHECK(r.string(*t, "pam_service", c.officers.pamService));
+        QK_CHECK(r.string(*t, "pam_group", c.officers.pamGroup));
+        // A file name in /etc/pam.d, nothing that could reach elsewhere.
+        if (c.officers.pamService.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                std::string::npos ||
+            c.officers.pamService.starts_with("."))
+            return makeError(where(sourceName, t->get("pam_service")->source()) +
+                             ": pam_service is the name of a file in /etc/pam.d, like \"qkiosk\"");
+        if (!c.officers.pamService.empty() && c.officers.pamGroup.empty())
+            return makeError(where(sourceName, t->source()) + ": pam_group must name the group of the officers who log in through PAM");
         QK_CHECK(r.integer(*t, "max_approval_days", c.officers.maxApprovalDays, 1, 3650));
     }
     if (const auto* node = root.get("ticket")) {

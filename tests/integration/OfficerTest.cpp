@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "Harness.h"
 
@@ -14,11 +17,11 @@ namespace {
 struct Site {
     Workspace ws;
     fs::path config;
-    Site() {
+    explicit Site(const std::string& extra = "") {
         config = ws.write("k.toml", join({"log = \"", (ws.path() / "log.db").string(), "\"\nkiosk_key = \"",
                                           (ws.path() / "kiosk.key").string(), "\"\n[officers]\nfile = \"",
                                           (ws.path() / "officers").string(), "\"\nlockout_file = \"",
-                                          (ws.path() / "lockout.json").string(), "\"\nattempts = 3\nlockout_minutes = 15\n"}));
+                                          (ws.path() / "lockout.json").string(), "\"\nattempts = 3\nlockout_minutes = 15\n", extra}));
     }
     // The password arrives on stdin, as from a script (a terminal would ask without echo).
     RunResult officer(const std::string& sub, const std::string& name, const std::string& password) {
@@ -27,6 +30,10 @@ struct Site {
     }
     std::string records(const std::string& kind) {
         return run({QKIOSK_BIN, "log", "list", "--kind", kind, "--config", config.string()}).out;
+    }
+    // The records of `kind` with their data (JSON Lines).
+    std::string recordData(const std::string& kind) {
+        return run({QKIOSK_BIN, "log", "export", "--format", "jsonl", "--kind", kind, "--config", config.string()}).out;
     }
 };
 
@@ -100,4 +107,65 @@ TEST_CASE("Wrong passwords lock the name out, unknown names get the same answer,
     const auto garbled = site.officer("login", "sato", "another long password");
     CHECK(garbled.exitCode == 2);
     CHECK_THAT(garbled.err, Catch::Contains("lockout.json: damaged"));
+}
+
+namespace {
+
+// System accounts for the PAM test, removed again whatever happens: a group
+// of officers, one member and one user outside it, and a PAM service of
+// pam_unix (without its delay after a failure).
+struct SystemAccounts {
+    std::string tag = std::to_string(::getpid());
+    std::string group = "qkg" + tag, officer = "qko" + tag, outsider = "qkn" + tag;
+    fs::path service = fs::path("/etc/pam.d") / ("qkiosk-test-" + tag);
+    SystemAccounts() {
+        if (::geteuid() != 0) {
+            WARN("SKIP: PAM accounts need root");
+            std::exit(77);
+        }
+        for (const char* tool : {"useradd", "userdel", "groupadd", "groupdel", "chpasswd"}) requireTool(tool);
+        if (!fs::exists("/lib/x86_64-linux-gnu/security/pam_unix.so") && !fs::exists("/usr/lib/x86_64-linux-gnu/security/pam_unix.so")) {
+            WARN("SKIP: pam_unix.so is not installed");
+            std::exit(77);
+        }
+        std::ofstream(service) << "auth    required pam_unix.so nodelay\naccount required pam_unix.so\n";
+        REQUIRE(run({"groupadd", group}).exitCode == 0);
+        REQUIRE(run({"useradd", "-M", "-N", "-s", "/usr/sbin/nologin", "-G", group, officer}).exitCode == 0);
+        REQUIRE(run({"useradd", "-M", "-N", "-s", "/usr/sbin/nologin", outsider}).exitCode == 0);
+        const auto set = run({"sh", "-c", "printf '%s:%s\\n%s:%s\\n' \"$1\" 'system password 1' \"$2\" 'system password 2' | chpasswd", "sh",
+                              officer, outsider});
+        INFO(set.err);
+        REQUIRE(set.exitCode == 0);
+    }
+    ~SystemAccounts() {
+        (void)run({"userdel", officer});
+        (void)run({"userdel", outsider});
+        (void)run({"groupdel", group});
+        std::error_code ec;
+        fs::remove(service, ec);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("Through PAM, a system account in the officers' group logs in, and nobody else", "[officer][pam]") {
+    SystemAccounts accounts;
+    Site site(join({"pam_service = \"", accounts.service.filename().string(), "\"\npam_group = \"", accounts.group, "\"\n"}));
+    const auto in = site.officer("login", accounts.officer, "system password 1");
+    INFO(in.out << in.err);
+    CHECK(in.exitCode == 0);
+    CHECK_THAT(site.recordData("officer-login"), Catch::Contains("\"how\":\"pam\""));
+    // A wrong password, and a right one of a user outside the group: refused alike.
+    const auto wrong = site.officer("login", accounts.officer, "not the password");
+    const auto outside = site.officer("login", accounts.outsider, "system password 2");
+    CHECK(wrong.exitCode == 1);
+    CHECK(outside.exitCode == 1);
+    CHECK(wrong.out == outside.out);
+    const auto failed = site.recordData("officer-login-failed");
+    CHECK_THAT(failed, Catch::Contains("Authentication failure") && Catch::Contains("not in the group " + accounts.group));
+    // A local officer's name is never handed to PAM.
+    REQUIRE(site.officer("add", accounts.officer, "a local password 1").exitCode == 0);
+    CHECK(site.officer("login", accounts.officer, "system password 1").exitCode == 1);
+    CHECK(site.officer("login", accounts.officer, "a local password 1").exitCode == 0);
+    CHECK(run({QKIOSK_BIN, "log", "verify", "--config", site.config.string()}).exitCode == 0);
 }

@@ -70,6 +70,11 @@ struct OfficerSettings {
     std::string lockoutFile = "/var/lib/qkiosk/officer-lockout.json";   // failures in a row, lockouts
     std::uint32_t attempts = 5;                                         // wrong passwords in a row before a lockout
     std::uint32_t lockoutMinutes = 15;
+    // PAM: names that are not local officers are checked with this PAM
+    // service (e.g. "qkiosk": /etc/pam.d/qkiosk, pam_unix or pam_sss), and
+    // must be members of `pamGroup`. "" = local accounts only.
+    std::string pamService;
+    std::string pamGroup = "qkiosk-officers";
     std::uint32_t idleMinutes = 5;          // the terminal's officer session ends after this long without a request
     std::uint32_t maxApprovalDays = 365;    // how far ahead an approval made at the terminal may expire
 };

@@ -1,12 +1,20 @@
 #include "kiosk/officer/Officers.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
+#include <vector>
 
 #include "kiosk/AtomicFile.h"
 
@@ -73,6 +81,55 @@ Status writeLockouts(const Settings& s, const nlohmann::json& j) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(s.lockoutFile).parent_path(), ec);
     return writeFileAtomically(s.lockoutFile, j.dump() + "\n", 0600);
+}
+
+// PAM's conversation: the password for every hidden prompt, nothing else.
+int answerWithPassword(int count, const struct pam_message** messages, struct pam_response** responses, void* password) {
+    if (count <= 0 || count > PAM_MAX_NUM_MSG) return PAM_CONV_ERR;
+    auto* out = static_cast<pam_response*>(std::calloc(static_cast<std::size_t>(count), sizeof(pam_response)));
+    if (!out) return PAM_BUF_ERR;
+    for (int i = 0; i < count; ++i) {
+        if (messages[i]->msg_style != PAM_PROMPT_ECHO_OFF) continue;   // info and errors: nobody to show them to
+        out[i].resp = ::strdup(static_cast<const std::string*>(password)->c_str());
+        if (!out[i].resp) {
+            for (int j = 0; j < i; ++j) std::free(out[j].resp);
+            std::free(out);
+            return PAM_BUF_ERR;
+        }
+    }
+    *responses = out;
+    return PAM_SUCCESS;
+}
+
+// A system (or directory) account that may act as an officer: PAM says the
+// password is right and the account is usable, and the user is in the
+// officers' group. Why not, for the log.
+std::optional<std::string> pamRefusal(const Settings& s, const std::string& name, const std::string& password) {
+    std::string secret = password;
+    pam_conv conv{answerWithPassword, &secret};
+    pam_handle_t* pam = nullptr;
+    int rc = ::pam_start(s.pamService.c_str(), name.c_str(), &conv, &pam);
+    if (rc == PAM_SUCCESS) rc = ::pam_authenticate(pam, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    if (rc == PAM_SUCCESS) rc = ::pam_acct_mgmt(pam, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    std::optional<std::string> why;
+    if (rc != PAM_SUCCESS) why = std::string("PAM ") + s.pamService + ": " + (pam ? ::pam_strerror(pam, rc) : "cannot start");
+    if (pam) ::pam_end(pam, rc);
+    sodium_memzero(secret.data(), secret.size());
+    if (why) return why;
+    // Membership: the group's gid among the user's groups (primary and supplementary).
+    const group* g = ::getgrnam(s.pamGroup.c_str());
+    const passwd* pw = ::getpwnam(name.c_str());
+    if (!g || !pw) return "not in the group " + s.pamGroup;
+    const gid_t wanted = g->gr_gid;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (::getgrouplist(name.c_str(), pw->pw_gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<std::size_t>(n));
+        if (::getgrouplist(name.c_str(), pw->pw_gid, groups.data(), &n) < 0) return "not in the group " + s.pamGroup;
+    }
+    groups.resize(static_cast<std::size_t>(n));
+    if (std::find(groups.begin(), groups.end(), wanted) == groups.end()) return "not in the group " + s.pamGroup;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -150,8 +207,16 @@ Result<Answer> login(const Settings& s, const std::string& name, const std::stri
         return std::string(h);
     }();
     const std::string& hash = it == accounts->end() ? dummy : it->hash;
-    const bool ok = !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 &&
-                    it != accounts->end();
+    bool ok = !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 &&
+              it != accounts->end();
+    // Not a local officer: a system or directory account, if the site uses PAM.
+    record["how"] = "local";
+    if (it == accounts->end() && !s.pamService.empty()) {
+        record["how"] = "pam";
+        const auto refusal = pamRefusal(s, name, password);
+        ok = !refusal;
+        if (refusal) record["pam"] = *refusal;
+    }
     if (ok) {
         lockouts.erase(name);
         if (auto st = writeLockouts(s, lockouts); !st) return st.error();

@@ -47,6 +47,18 @@ TEST_CASE("Config errors name file, line and column", "[Config]") {
         REQUIRE_FALSE(c.ok());
         CHECK_THAT(c.error().message, Catch::StartsWith("big.toml:2:"));
     }
+    SECTION("a PAM service that is not a plain name in /etc/pam.d") {
+        auto c = parseConfig("[officers]\npam_service = \"../shadow\"\n", "pam.toml");
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::StartsWith("pam.toml:2:") && Catch::Contains("/etc/pam.d"));
+        auto ok = parseConfig("[officers]\npam_service = \"qkiosk\"\nidle_minutes = 10\nmax_approval_days = 90\n", "pam.toml");
+        REQUIRE(ok.ok());
+        CHECK(ok->officers.pamService == "qkiosk");
+        CHECK(ok->officers.pamGroup == "qkiosk-officers");
+        CHECK(ok->officers.idleMinutes == 10);
+        CHECK(ok->officers.maxApprovalDays == 90);
+        CHECK_FALSE(parseConfig("[officers]\nidle_minutes = 0\n", "pam.toml").ok());
+    }
     SECTION("a wrong type") {
         auto c = parseConfig("unknown_media = \"allow\"\n", "m.toml");
         REQUIRE_FALSE(c.ok());

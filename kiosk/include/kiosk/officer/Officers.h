@@ -1,7 +1,9 @@
 // Security officers' accounts on the kiosk: who may use the officer screens
 // (issue 6) and the officer commands. Passwords are stored only as
 // Argon2id hashes (libsodium crypto_pwhash_str) in a root-only file, one
-// officer per line "<hash> <name>" (names may be Japanese). Repeated failures
+// officer per line "<hash> <name>" (names may be Japanese). With
+// `pam_service` set, other names are checked through PAM (system or directory
+// accounts) and must belong to `pam_group`. Repeated failures
 // lock a name out for a while; every login, failure and lockout is a record
 // in the quarantine log, written before the answer is given.
 #pragma once
