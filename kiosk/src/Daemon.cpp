@@ -507,6 +507,8 @@ Status Daemon::run(const std::atomic<bool>& stop) {
             }
         }
     }
+    serveRequests();   // the last ones, and connections that ended
+    if (desk_) desk_->endAll("the kiosk service stopped");
     (void)record("daemon-stop", "", "{}", true);
     if (syslog_) {
         syslog_->stop(std::chrono::seconds(3));   // the last records, if the collector is up

@@ -95,6 +95,10 @@ void OfficerDesk::logout(std::uint64_t client, const std::string& why) {
 
 void OfficerDesk::closed(std::uint64_t client) { logout(client, "the terminal closed the connection"); }
 
+void OfficerDesk::endAll(const std::string& why) {
+    while (!sessions_.empty()) logout(sessions_.begin()->first, why);
+}
+
 json OfficerDesk::handle(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now) {
     const json body = json::parse(r.json, nullptr, false);
     if (!body.is_object() || !body.contains("op") || !body["op"].is_string())

@@ -60,6 +60,8 @@ public:
     nlohmann::json handle(const SocketRequest& request, const KioskView& kiosk, Clock::time_point now);
     // The connection ended: its officer, if any, is logged out (recorded).
     void closed(std::uint64_t client);
+    // Every officer is logged out (recorded with `why`): the daemon stops.
+    void endAll(const std::string& why);
 
 private:
     struct Session {
