@@ -20,6 +20,8 @@ Status readOptions(const std::string& command, const std::vector<std::string>& a
             *v->second = args[++i];
         } else if (spec.word && !*spec.word && !a.starts_with("-")) {
             *spec.word = a;
+        } else if (spec.words && !a.starts_with("-")) {
+            spec.words->push_back(a);
         } else {
             return makeError(command + ": unknown option \"" + a + "\"");
         }

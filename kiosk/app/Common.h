@@ -20,6 +20,7 @@ struct OptionSpec {
     std::map<std::string, std::optional<std::string>*> values;
     std::map<std::string, bool*> flags;
     std::optional<std::string>* word = nullptr;
+    std::vector<std::string>* words = nullptr;   // or any number of them (files)
 };
 // Reads args[from..] into `spec`; the error names the command and the option.
 Status readOptions(const std::string& command, const std::vector<std::string>& args, std::size_t from, const OptionSpec& spec);

@@ -52,20 +52,11 @@ struct Options {
 Result<Options> parseOptions(const std::vector<std::string>& args) {
     Options o;
     o.sub = args.front();
-    std::map<std::string, std::optional<std::string>*> flags = {
-        {"--config", &o.configPath}, {"--vault", &o.vault}, {"--to", &o.to}, {"--officer", &o.officer}, {"--log", &o.log}};
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto it = flags.find(args[i]);
-        if (it == flags.end()) {
-            if ((o.sub == "show" || o.sub == "export") && !o.ticket && !args[i].starts_with("--")) {
-                o.ticket = args[i];
-                continue;
-            }
-            return makeError("evidence " + o.sub + ": unknown option \"" + args[i] + "\"");
-        }
-        if (i + 1 >= args.size() || args[i + 1].empty()) return makeError("evidence " + o.sub + ": " + args[i] + " needs a value");
-        *it->second = args[++i];
-    }
+    const OptionSpec spec{
+        {{"--config", &o.configPath}, {"--vault", &o.vault}, {"--to", &o.to}, {"--officer", &o.officer}, {"--log", &o.log}},
+        {},
+        o.sub == "show" || o.sub == "export" ? &o.ticket : nullptr};
+    if (auto st = readOptions("evidence " + o.sub, args, 1, spec); !st) return st.error();
     return o;
 }
 

@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <ctime>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -49,26 +48,23 @@ struct Options {
 Result<Options> parseOptions(const std::vector<std::string>& args) {
     Options o;
     o.sub = args.front();
-    std::map<std::string, std::optional<std::string>*> flags = {
-        {"--log", &o.log},        {"--config", &o.configPath},  {"--format", &o.format}, {"--out", &o.out},
-        {"--pubkey", &o.pubkey},  {"--through", &o.through}, {"--officer", &o.officer}, {"--from", &o.filter.from},   {"--to", &o.filter.to},  {"--verdict", &o.filter.verdict},
-        {"--device", &o.filter.device}, {"--owner", &o.filter.owner}, {"--kind", &o.filter.kind}};
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        if (o.sub == "forward" && (args[i] == "--once" || args[i] == "--status")) {
-            (args[i] == "--once" ? o.once : o.status) = true;
-            continue;
-        }
-        const auto it = flags.find(args[i]);
-        if (it == flags.end()) {
-            if (o.sub == "show" && !o.target && !args[i].starts_with("--")) {
-                o.target = args[i];
-                continue;
-            }
-            return makeError("log " + o.sub + ": unknown option \"" + args[i] + "\"");
-        }
-        if (i + 1 >= args.size() || args[i + 1].empty()) return makeError("log " + o.sub + ": " + args[i] + " needs a value");
-        *it->second = args[++i];
-    }
+    OptionSpec spec{{{"--log", &o.log},
+                     {"--config", &o.configPath},
+                     {"--format", &o.format},
+                     {"--out", &o.out},
+                     {"--pubkey", &o.pubkey},
+                     {"--through", &o.through},
+                     {"--officer", &o.officer},
+                     {"--from", &o.filter.from},
+                     {"--to", &o.filter.to},
+                     {"--verdict", &o.filter.verdict},
+                     {"--device", &o.filter.device},
+                     {"--owner", &o.filter.owner},
+                     {"--kind", &o.filter.kind}},
+                    {},
+                    o.sub == "show" ? &o.target : nullptr};
+    if (o.sub == "forward") spec.flags = {{"--once", &o.once}, {"--status", &o.status}};
+    if (auto st = readOptions("log " + o.sub, args, 1, spec); !st) return st.error();
     return o;
 }
 

@@ -13,7 +13,6 @@
 // A running daemon notices the new folder and switches between sessions. The
 // import itself is kiosk/signatures/Import.h, shared with the daemon.
 #include <cstdio>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <variant>
@@ -35,22 +34,19 @@ struct Options {
 
 Result<Options> parseOptions(const std::string& sub, const std::vector<std::string>& args) {
     Options o;
-    std::map<std::string, std::optional<std::string>*> flags = {
-        {"--image", &o.image}, {"--device", &o.device}, {"--dir", &o.dir},     {"--db", &o.db},
-        {"--config", &o.configPath}, {"--secret", &o.secret}, {"--public", &o.publicKey},
-        {"--key", &o.key},     {"--out", &o.out}};
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        const auto it = flags.find(args[i]);
-        if (it == flags.end()) {
-            if (sub == "bundle" && !args[i].starts_with("--")) {
-                o.files.push_back(args[i]);
-                continue;
-            }
-            return makeError("signatures " + sub + ": unknown option \"" + args[i] + "\"");
-        }
-        if (i + 1 >= args.size() || args[i + 1].empty()) return makeError("signatures " + sub + ": " + args[i] + " needs a value");
-        *it->second = args[++i];
-    }
+    const OptionSpec spec{{{"--image", &o.image},
+                           {"--device", &o.device},
+                           {"--dir", &o.dir},
+                           {"--db", &o.db},
+                           {"--config", &o.configPath},
+                           {"--secret", &o.secret},
+                           {"--public", &o.publicKey},
+                           {"--key", &o.key},
+                           {"--out", &o.out}},
+                          {},
+                          nullptr,
+                          sub == "bundle" ? &o.files : nullptr};
+    if (auto st = readOptions("signatures " + sub, args, 1, spec); !st) return st.error();
     return o;
 }
 
