@@ -13,16 +13,9 @@ namespace kiosk::app {
 int devicesCommand(const std::vector<std::string>& args) {
     std::optional<std::string> policyPath, configPath;
     bool json = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if ((a == "--policy" || a == "--config") && i + 1 < args.size()) {
-            (a == "--policy" ? policyPath : configPath) = args[++i];
-        } else if (a == "--json") {
-            json = true;
-        } else {
-            return usageError("devices: unknown option \"" + a + "\"");
-        }
-    }
+    if (auto st = readOptions("devices", args, 0, {{{"--policy", &policyPath}, {"--config", &configPath}}, {{"--json", &json}}, nullptr});
+        !st)
+        return usageError(st.error().message);
     auto config = loadConfigOrDefault(configPath);
     if (!config) return usageError(config.error().message);
     const auto whitelist = loadPolicy(policyPath.value_or(config->policy));

@@ -21,10 +21,7 @@ void onSignal(int) { gStop = true; }
 
 int runCommand(const std::vector<std::string>& args) {
     std::optional<std::string> configPath;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size()) configPath = args[++i];
-        else return usageError("run: unknown option \"" + args[i] + "\"");
-    }
+    if (auto st = readOptions("run", args, 0, {{{"--config", &configPath}}, {}, nullptr}); !st) return usageError(st.error().message);
     auto config = loadConfigOrDefault(configPath);
     if (!config) return usageError(config.error().message);
     auto source = devices::UdevDeviceSource::open();
