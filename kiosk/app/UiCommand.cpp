@@ -103,9 +103,9 @@ public:
     void keys(int timeoutMs) {
         while (auto key = term_.readKey(timeoutMs)) {
             timeoutMs = 0;
-            lastKey_ = Clock::now();
             const auto intent = ui::intentOf(*key, state_);
             if (intent == ui::Intent::None) continue;
+            lastKey_ = Clock::now();   // a key that does something: somebody is there
             state_ = ui::reduce(std::move(state_), intent);
             term_.draw(state_, words_);
             if (state_.quit) return;
@@ -185,7 +185,12 @@ public:
     // if the daemon is gone.
     bool send(const std::string& line) {
         std::size_t done = 0;
+        const auto deadline = Clock::now() + std::chrono::seconds(5);   // a daemon that stopped reading is gone
         while (fd_ >= 0 && done < line.size()) {
+            if (Clock::now() > deadline) {
+                close();
+                return false;
+            }
             const ssize_t n = ::send(fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
             if (n > 0) {
                 done += static_cast<std::size_t>(n);
@@ -236,49 +241,58 @@ private:
 // daemon's REPLY line with the same number (docs/officer-protocol.md).
 class Requests {
 public:
-    // Sends what the screens queued; false if the daemon is gone.
-    bool send(StatusStream& stream, std::vector<nlohmann::json> outbox) {
+    struct Answered {
+        nlohmann::json request, reply;
+        std::uint64_t session;   // the officer session that asked (ui::Officer::session)
+    };
+    // Sends what the screens of officer session `session` queued; false if the daemon is gone.
+    bool send(StatusStream& stream, std::vector<nlohmann::json> outbox, std::uint64_t session) {
         for (auto& request : outbox) {
             const std::string id = std::to_string(next_++);
             if (!stream.send("REQUEST " + id + " " + request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"))
                 return false;
-            pending_[id] = {std::move(request), Clock::now()};
+            pending_[id] = {std::move(request), Clock::now(), session};
         }
         return true;
     }
     // The request a REPLY line answers and the reply, if the line is one of ours.
-    std::optional<std::pair<nlohmann::json, nlohmann::json>> answer(const std::string& line) {
+    std::optional<Answered> answer(const std::string& line) {
         if (line.rfind("REPLY ", 0) != 0) return std::nullopt;
         const auto space = line.find(' ', 6);
         const auto it = pending_.find(line.substr(6, space == std::string::npos ? std::string::npos : space - 6));
         if (it == pending_.end() || space == std::string::npos) return std::nullopt;
         auto reply = nlohmann::json::parse(line.substr(space + 1), nullptr, false);
-        auto request = std::move(it->second.first);
+        Answered out{std::move(it->second.request), std::move(reply), it->second.session};
         pending_.erase(it);
-        if (!reply.is_object()) reply = {{"ok", false}, {"code", "failed"}, {"error", "the kiosk service sent a reply that cannot be read"}};
-        return std::pair{std::move(request), std::move(reply)};
+        if (!out.reply.is_object())
+            out.reply = {{"ok", false}, {"code", "failed"}, {"error", "the kiosk service sent a reply that cannot be read"}};
+        return out;
     }
     // Whether a request has waited longer than `limit` (the daemon answers
     // between sessions: a long scan can hold one up, but not forever).
     bool overdue(Clock::duration limit) const {
-        return std::any_of(pending_.begin(), pending_.end(), [&](const auto& p) { return Clock::now() - p.second.second > limit; });
+        return std::any_of(pending_.begin(), pending_.end(), [&](const auto& p) { return Clock::now() - p.second.sent > limit; });
     }
     void clear() { pending_.clear(); }
 
 private:
+    struct Pending {
+        nlohmann::json request;
+        Clock::time_point sent;
+        std::uint64_t session;
+    };
     std::uint64_t next_ = 1;
-    std::map<std::string, std::pair<nlohmann::json, Clock::time_point>> pending_;
+    std::map<std::string, Pending> pending_;
 };
 
 // `qkiosk ui` against the daemon: renders what the daemon reports until the
 // terminal is asked to end (SIGTERM, SIGHUP: a kiosk terminal has no quit
 // key); reconnects when the daemon restarts. The officer's screens ask the
 // daemon over the same connection.
-int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, const Config& config) {
-    ui::DaemonFeed feed(config.maxSignatureAgeDays);
+int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignatureAgeDays) {
+    ui::DaemonFeed feed(maxSignatureAgeDays);
     StatusStream stream;
     Requests requests;
-    const auto idle = std::chrono::minutes(config.officers.idleMinutes);
     const auto t0 = Clock::now();
     auto lastTry = t0 - std::chrono::seconds(10);
     auto lost = [&](const std::string& why) {
@@ -302,20 +316,25 @@ int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, const Config& co
             } else if (!lines->empty()) {
                 kiosk.change([&](ui::State& st) {
                     for (const auto& line : *lines) {
-                        if (auto answered = requests.answer(line)) ui::applyReply(st, answered->first, answered->second);
+                        if (auto a = requests.answer(line)) ui::applyReply(st, a->request, a->reply, a->session);
                         else feed.apply(st, line, seconds);
                     }
                 });
             }
         }
-        // An officer who walked away: the screens close (and the daemon ends the session too).
-        if (kiosk.state().officer && kiosk.sinceLastKey() > idle) kiosk.change([](ui::State& st) { ui::endOfficerSession(st); });
+        // An officer who walked away: the screens close after the daemon's
+        // idle limit (it ends the session too). Not while an answer is awaited.
+        if (const auto& o = kiosk.state().officer;
+            o && !o->waiting && kiosk.sinceLastKey() > std::chrono::minutes(o->idleMinutes))
+            kiosk.change([](ui::State& st) { ui::endOfficerSession(st); });
         if (requests.overdue(std::chrono::minutes(30))) {
             stream.close();
             lost("the kiosk service did not answer");
         }
         if (auto outbox = kiosk.takeOutbox(); !outbox.empty()) {
-            if (!stream.connected() || !requests.send(stream, std::move(outbox))) lost("the kiosk service cannot be reached");
+            const auto& o = kiosk.state().officer;
+            if (!stream.connected() || !requests.send(stream, std::move(outbox), o ? o->session : 0))
+                lost("the kiosk service cannot be reached");
         }
         kiosk.keys(100);
     }
@@ -365,7 +384,7 @@ int uiCommand(const std::vector<std::string>& args) {
     if (!image) {
         state.screen = ui::Unavailable{true, ""};
         Kiosk kiosk(**term, *words, state);
-        return daemonTerminal(kiosk, config.uiSocket, config);
+        return daemonTerminal(kiosk, config.uiSocket, config.maxSignatureAgeDays);
     }
     state.demo = true;
     state.screen = ui::Identifying{true, baseName(*image)};

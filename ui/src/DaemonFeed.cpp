@@ -1,5 +1,7 @@
 #include "qkiosk/ui/DaemonFeed.h"
 
+#include "JsonRead.h"
+
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -64,13 +66,16 @@ void DaemonFeed::apply(State& state, const std::string& line, double now) {
         verdict_.reset();
         if (!j.is_object()) return;
         Result r;
-        r.pass = j.value("pass", false);
-        if (j.contains("reasons") && j["reasons"].is_array())
-            for (const auto& x : j["reasons"])
-                if (x.is_object()) r.reasons.push_back({x.value("code", ""), x.value("path", ""), x.value("detail", "")});
-        r.files = j.value("files", std::uint64_t{0});
-        r.bytes = j.value("bytes", std::uint64_t{0});
-        r.ticketId = j.value("ticket_id", "");
+        // Read without throwing: a field of an unexpected type reads as empty.
+        using namespace jsonread;
+        r.pass = flag(j, "pass");
+        const auto& reasons = member(j, "reasons");
+        if (reasons.is_array())
+            for (const auto& x : reasons)
+                if (x.is_object()) r.reasons.push_back({text(x, "code"), text(x, "path"), text(x, "detail")});
+        r.files = count(j, "files");
+        r.bytes = count(j, "bytes");
+        r.ticketId = text(j, "ticket_id");
         r.ticket = TicketState::Saved;
         verdict_ = std::move(r);
     } else if (kind == "RESULT") {

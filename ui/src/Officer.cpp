@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "JsonRead.h"
 #include "qkiosk/ui/Screen.h"
 
 namespace kiosk::ui {
@@ -16,41 +17,11 @@ using Page = Officer::Page;
 
 // ---- reading replies -------------------------------------------------------
 
-const json& member(const json& j, const char* key) {
-    static const json null;
-    if (!j.is_object()) return null;
-    const auto it = j.find(key);
-    return it == j.end() ? null : *it;
-}
-
-std::string text(const json& j, const char* key) {
-    const json& v = member(j, key);
-    if (v.is_string()) return v.get_ref<const std::string&>();
-    // age_days is a string in the contract; a number is read as well.
-    if (v.is_number()) return v.dump();
-    return {};
-}
-
-std::uint64_t count(const json& j, const char* key) {
-    const json& v = member(j, key);
-    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-    if (v.is_number_integer() && v.get<std::int64_t>() > 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
-    return 0;
-}
-
-bool flag(const json& j, const char* key) {
-    const json& v = member(j, key);
-    return v.is_boolean() && v.get<bool>();
-}
-
-std::vector<std::string> texts(const json& j, const char* key) {
-    std::vector<std::string> out;
-    const json& v = member(j, key);
-    if (!v.is_array()) return out;
-    for (const auto& e : v)
-        if (e.is_string()) out.push_back(e.get_ref<const std::string&>());
-    return out;
-}
+using jsonread::count;
+using jsonread::flag;
+using jsonread::member;
+using jsonread::text;
+using jsonread::texts;
 
 std::vector<LogEntry> logEntries(const json& list) {
     std::vector<LogEntry> out;
@@ -341,9 +312,9 @@ void logKeys(State& st, const Intent& in) {
 void detailKeys(State& st, const Intent& in) {
     Officer& o = *st.officer;
     SessionDetail& d = o.detail;
-    // The detail's window at 80×24 holds 16 lines when it scrolls; a bigger terminal's
-    // renderer stops at the real end.
-    const int last = std::max(0, detailLineCount(d) - 16);
+    // Any line can be the first shown, whatever the terminal's size: every
+    // key moves the view, and the last finding is reachable on any terminal.
+    const int last = std::max(0, detailLineCount(d) - 1);
     switch (in.kind) {
         case Intent::Up: d.scroll = std::max(0, d.scroll - 1); break;
         case Intent::Down: d.scroll = std::min(last, d.scroll + 1); break;
@@ -499,7 +470,13 @@ void reduceOfficer(State& st, const Intent& in) {
 }
 
 void applyReply(State& st, const json& request, const json& reply) {
-    if (!st.officer) return;   // the session ended meanwhile (logout, idle, Esc)
+    if (st.officer) applyReply(st, request, reply, st.officer->session);
+}
+
+void applyReply(State& st, const json& request, const json& reply, std::uint64_t session) {
+    // The session it was asked in ended meanwhile (logout, idle, Esc): its
+    // answers are not for whoever uses the screens now.
+    if (!st.officer || st.officer->session != session) return;
     Officer& o = *st.officer;
     const std::string op = text(request, "op");
     if (op == "logout") return;
@@ -511,6 +488,7 @@ void applyReply(State& st, const json& request, const json& reply) {
             // The daemon has no officer on this connection (idle, restarted):
             // log in again; the name stays typed.
             Officer fresh;
+            fresh.session = o.session;
             fresh.loginName = o.loginName;
             fresh.loginField = 1;
             fresh.note = theirs(error, true);
@@ -529,6 +507,7 @@ void applyReply(State& st, const json& request, const json& reply) {
     }
     if (op == "login") {
         o.name = text(reply, "officer").empty() ? o.loginName : text(reply, "officer");
+        if (const auto idle = count(reply, "idle_minutes"); idle > 0 && idle <= 120) o.idleMinutes = static_cast<std::uint32_t>(idle);
         o.password.clear();
         o.page = Page::Menu;
         o.menuSelected = 0;

@@ -226,7 +226,7 @@ void detailPage(Body& b, const State& st, const Officer& o, const Catalogs& word
     const int total = static_cast<int>(lines.size());
     const int noteRoom = o.waiting || !o.note.empty() ? 1 : 0;
     const int window = total + noteRoom <= b.left() ? total : std::max(1, b.left() - 1 - noteRoom);
-    const int first = std::clamp(d.scroll, 0, std::max(0, total - window));
+    const int first = std::clamp(d.scroll, 0, std::max(0, total - 1));
     for (int i = first; i < std::min(total, first + window); ++i) b.line(lines[static_cast<std::size_t>(i)]);
     if (total > window)
         b.line(b.t("Lines %s–%s of %s ([↑↓] [PgUp] [PgDn] scroll)",

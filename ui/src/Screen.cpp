@@ -74,7 +74,10 @@ State reduce(State s, Intent intent) {
         case Intent::Dismiss: s.screen = s.idle; break;
         case Intent::Quit: s.quit = true; break;
         case Intent::OpenOfficer:
-            if (!s.officer) s.officer = Officer{};
+            if (!s.officer) {
+                s.officer = Officer{};
+                s.officer->session = ++s.officerSessions;
+            }
             break;
         case Intent::None:
         case Intent::Redraw: break;

@@ -73,3 +73,15 @@ TEST_CASE("A refused device shows every reason of its verdict, a full disk its o
     CHECK(reasons[0].code == "unscannable");
     CHECK(reasons[0].detail == "the kiosk's disk is full (1.0 MiB free in /var/spool/qkiosk)");
 }
+
+TEST_CASE("A VERDICT line with fields of unexpected types is read as far as it goes, never thrown on", "[ui][daemon]") {
+    State s;
+    DaemonFeed feed(7);
+    feed.apply(s, "IDENTIFYING 1-1", 0);
+    feed.apply(s, R"(VERDICT {"port":"1-1","ticket_id":7,"pass":"yes","reasons":[{"code":null,"path":3}],"files":-1,"bytes":"x"})", 1);
+    feed.apply(s, "RESULT FAIL 1-1 20261127-034324-aa3c0044", 1);
+    const auto* r = std::get_if<Result>(&s.screen);
+    REQUIRE(r);
+    CHECK_FALSE(r->pass);
+    CHECK(r->files == 0);
+}

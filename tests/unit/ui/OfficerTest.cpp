@@ -451,6 +451,21 @@ TEST_CASE("The session ends: not-logged-in, logout, idle, a lost connection", "[
         CHECK_FALSE(s.officer);
         CHECK(shows(s, "Insert the USB stick or media"));
     }
+    SECTION("a reply asked for in an ended session never reaches the next officer's screens") {
+        State s = onLog();
+        s = press(std::move(s), Key::Enter);   // the first row's detail is asked for...
+        const json req = takeRequest(s);
+        const std::uint64_t asked = s.officer->session;
+        endOfficerSession(s);                  // ...and the officer walks away
+        s.outbox.clear();
+        s = press(std::move(s), Key::F12);     // somebody else opens the login
+        REQUIRE(s.officer);
+        CHECK(s.officer->session != asked);
+        applyReply(s, req, kSessionReply, asked);
+        CHECK(s.officer->page == Officer::Page::Login);
+        CHECK_FALSE(shows(s, "Example Medical Systems K.K."));
+        CHECK_FALSE(shows(s, "20261127-034324-aa3c0044"));
+    }
     SECTION("the connection drops: back to the staff screen, nothing left to send") {
         State s = press(loggedIn(), Key{Key::Char, U'5'});
         officerConnectionLost(s);
@@ -512,6 +527,28 @@ std::vector<std::pair<std::string, State>> officerExamples(const Language& lang)
 TEST_CASE("Golden 80x24 screens: every officer page in Japanese and English", "[ui][golden][officer]") {
     for (const Language& lang : {kJapanese, kEnglish})
         for (const auto& [name, state] : officerExamples(lang)) uitest::checkGolden(name, state);
+}
+
+TEST_CASE("A session's detail scrolls to its last finding on a small terminal, and every key moves it", "[ui][officer]") {
+    State s = onLog();
+    s = press(std::move(s), Key::Enter);
+    applyReply(s, takeRequest(s), kSessionReply);
+    REQUIRE(s.officer->page == Officer::Page::Detail);
+    const auto text = [&] {
+        std::string out;
+        for (const auto& l : renderText(s, 80, 20, words())) out.append(l).append("\n");
+        return out;
+    };
+    CHECK(text().find("executable (PE32) named like an image") == std::string::npos);   // below the window at 80×20
+    std::string before = text();
+    for (int i = 0; i < detailLineCount(s.officer->detail) && text().find("executable (PE32) named like an image") == std::string::npos; ++i) {
+        s = press(std::move(s), Key::Down);
+        CHECK(text() != before);   // no key is swallowed
+        before = text();
+    }
+    CHECK(text().find("executable (PE32) named like an image") != std::string::npos);
+    s = press(std::move(s), Key::Up);
+    CHECK(text() != before);
 }
 
 TEST_CASE("Officer pages at other sizes: exact size, nothing cut when there is room", "[ui][officer]") {

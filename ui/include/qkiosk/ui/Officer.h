@@ -109,7 +109,9 @@ struct StatusView {
 struct Officer {
     enum class Page { Login, Menu, Log, Detail, Register, Import, Export, Status };
     Page page = Page::Login;
+    std::uint64_t session = 0;       // which opening of the officer's screens (State::officerSessions)
     std::string name;                // who is logged in ("" before the login reply)
+    std::uint32_t idleMinutes = 5;   // the daemon's idle limit, from its login reply
     bool waiting = false;            // a request is out: keys but the language key do nothing
     std::string waitingFor;          // its "op" (the import says it can take a minute)
     Note note;                       // the current page's message line
@@ -134,8 +136,11 @@ struct Officer {
 int detailLineCount(const SessionDetail& detail);
 
 // The controller got `REPLY` for `request` (as it was taken from the
-// outbox). A reply for an officer session that has ended changes nothing; a
-// `not-logged-in` reply goes back to the login screen with the daemon's text.
+// outbox, while Officer::session was `session`). A reply for an officer
+// session that has ended changes nothing, even when another has begun since;
+// a `not-logged-in` reply goes back to the login screen with the daemon's text.
+void applyReply(State& state, const nlohmann::json& request, const nlohmann::json& reply, std::uint64_t session);
+// The same for the officer session shown now.
 void applyReply(State& state, const nlohmann::json& request, const nlohmann::json& reply);
 
 // Officer mode ends and the staff screen (as the feed left it) is back: the

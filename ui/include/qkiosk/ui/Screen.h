@@ -98,6 +98,7 @@ struct State {
     // The security officer's screens (F12 on Ready), drawn instead of
     // `screen` while present; `screen` keeps following the daemon meanwhile.
     std::optional<Officer> officer;
+    std::uint64_t officerSessions = 0;   // how many times the officer's screens were opened
     // Requests for the daemon (docs/officer-protocol.md), oldest first: the
     // controller takes them out, sends them and calls applyReply() with each reply.
     std::vector<nlohmann::json> outbox;
