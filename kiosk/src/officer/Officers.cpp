@@ -77,6 +77,22 @@ Result<nlohmann::json> readLockouts(const Settings& s) {
     return j;
 }
 
+// Entries that no longer matter: no lockout in force and no failure within
+// the last `lockout_minutes`. Names typed at random do not grow the file
+// without end, and failures in a row count within that window.
+void pruneLockouts(const Settings& s, nlohmann::json& lockouts, std::int64_t now) {
+    const std::int64_t window = static_cast<std::int64_t>(s.lockoutMinutes) * 60;
+    for (auto it = lockouts.begin(); it != lockouts.end();) {
+        const auto& e = it.value();
+        const auto number = [&](const char* key) {
+            return e.is_object() && e.contains(key) && e[key].is_number_integer() ? e[key].get<std::int64_t>() : -1;
+        };
+        const bool spent = number("locked_until") >= 0 && number("locked_until") <= now && number("last") >= 0 &&
+                           number("last") + window <= now;
+        it = spent ? lockouts.erase(it) : std::next(it);
+    }
+}
+
 Status writeLockouts(const Settings& s, const nlohmann::json& j) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(s.lockoutFile).parent_path(), ec);
@@ -167,15 +183,21 @@ Status remove(const Settings& s, const std::string& name) {
     return writeAccounts(s, *accounts);
 }
 
-Result<Answer> login(const Settings& s, const std::string& name, const std::string& password, log::SignedLog& log,
+Result<Answer> login(const Settings& s, const std::string& given, const std::string& password, log::SignedLog& log,
                      const std::string& where) {
     if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
+    // A name no account can have (a NUL, a line break, outer spaces) is a
+    // failure of its own kind, counted and recorded under a name of its own:
+    // it must not reach PAM, which would read "alice\0x" as "alice" with a
+    // fresh failure count each time.
+    const std::string name = validName(given) ? given : std::string("(invalid name)");
     auto accounts = readAccounts(s);
     if (!accounts) return accounts.error();
     auto read = readLockouts(s);
     if (!read) return read.error();
     auto& lockouts = *read;
     const std::int64_t now = std::time(nullptr);
+    pruneLockouts(s, lockouts, now);
     Failures f;
     // A damaged entry counts as a lockout: failing closed costs a wait, not a guess.
     if (lockouts.contains(name)) {
@@ -208,10 +230,10 @@ Result<Answer> login(const Settings& s, const std::string& name, const std::stri
     }();
     const std::string& hash = it == accounts->end() ? dummy : it->hash;
     bool ok = !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0 &&
-              it != accounts->end();
+              it != accounts->end() && name == given;
     // Not a local officer: a system or directory account, if the site uses PAM.
     record["how"] = "local";
-    if (it == accounts->end() && !s.pamService.empty()) {
+    if (it == accounts->end() && !s.pamService.empty() && name == given) {
         record["how"] = "pam";
         const auto refusal = pamRefusal(s, name, password);
         ok = !refusal;
@@ -226,7 +248,7 @@ Result<Answer> login(const Settings& s, const std::string& name, const std::stri
     ++f.count;
     const bool lock = f.count >= s.attempts;
     if (lock) f.lockedUntil = now + static_cast<std::int64_t>(s.lockoutMinutes) * 60;
-    lockouts[name] = {{"count", lock ? 0u : f.count}, {"locked_until", f.lockedUntil}};
+    lockouts[name] = {{"count", lock ? 0u : f.count}, {"locked_until", f.lockedUntil}, {"last", now}};
     if (auto st = writeLockouts(s, lockouts); !st) return st.error();
     record["failures"] = f.count;
     record["why"] = "wrong name or password";

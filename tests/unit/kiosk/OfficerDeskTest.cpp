@@ -89,3 +89,18 @@ TEST_CASE("The officer desk answers a request it cannot read with bad-request, n
     CHECK(desk.handle(request(1, R"({"op":"register","port":"1-1","owner":"a","purpose":"b","expires":"2030-01-01"})"), d.view, now)
               .at("code") == "no-device");
 }
+
+TEST_CASE("A login name no account can have (a NUL, a line break) is refused and counted under one name, never passed on", "[officer]") {
+    Desk d;
+    d.config.officers.pamService = "qkiosk-no-such-service";   // were it passed on, PAM would read "山田" from "山田\0x"
+    OfficerDesk desk(d.config, *d.log);
+    const auto now = OfficerDesk::Clock::now();
+    const std::string nul = std::string(R"({"op":"login","name":"山田\u0000x","password":"correct horse 電池"})");
+    for (const std::string& json : {nul, std::string(R"({"op":"login","name":"山田\nx","password":"correct horse 電池"})")})
+        CHECK(desk.handle(request(1, json), d.view, now).at("code") == "refused");
+    const auto records = d.log->log->find({"officer-login-failed", "", false, -1, false});
+    REQUIRE(records);
+    REQUIRE(records->size() == 2);
+    for (const auto& r : *records) CHECK(nlohmann::json::parse(r.data).at("name") == "(invalid name)");
+    CHECK(nlohmann::json::parse(records->back().data).at("failures") == 2);
+}
