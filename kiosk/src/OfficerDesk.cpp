@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <regex>
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/Dates.h"
 #include "kiosk/FatExport.h"
 #include "kiosk/ScanSession.h"
 #include "kiosk/log/LogQuery.h"
@@ -23,6 +23,10 @@ namespace {
 
 using nlohmann::json;
 
+// The reasons of one session a reply carries, as the daemon's VERDICT line
+// does: the reply stays well inside what the socket takes at once.
+constexpr std::size_t kReasonsShown = 50;
+
 json fail(const std::string& code, const std::string& error) { return {{"ok", false}, {"code", code}, {"error", error}}; }
 
 // A string field of the request: absent is "", anything else than a string is an error.
@@ -37,14 +41,19 @@ std::size_t characters(const std::string& s) {
     return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+// A whole number field of the request, `otherwise` when absent, within [low, high].
+Result<std::int64_t> whole(const json& body, const char* name, std::int64_t otherwise, std::int64_t low, std::int64_t high) {
+    const auto it = body.find(name);
+    if (it == body.end() || it->is_null()) return otherwise;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < low || it->get<std::int64_t>() > high)
+        return makeError(std::string("\"") + name + "\" must be a whole number from " + std::to_string(low) + " to " + std::to_string(high));
+    return it->get<std::int64_t>();
+}
+
 bool printable(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-bool validDay(const std::string& s) {
-    static const std::regex re(R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$)");
-    return std::regex_match(s, re);
-}
 
 // The log filter of a "log" or "export-log" request.
 Result<log::Filter> filterOf(const json& body) {
@@ -100,6 +109,15 @@ void OfficerDesk::endAll(const std::string& why) {
 }
 
 json OfficerDesk::handle(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now) {
+    try {
+        return dispatch(r, kiosk, now);
+    } catch (const std::exception& e) {
+        // Nothing an officer sends may bring the daemon down.
+        return fail("failed", std::string("the kiosk could not answer: ") + e.what());
+    }
+}
+
+json OfficerDesk::dispatch(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now) {
     const json body = json::parse(r.json, nullptr, false);
     if (!body.is_object() || !body.contains("op") || !body["op"].is_string())
         return fail("bad-request", "a request is a JSON object with \"op\"");
@@ -115,22 +133,17 @@ json OfficerDesk::handle(const SocketRequest& r, const KioskView& kiosk, Clock::
     }
     it->second.lastUse = now;
     const Session who = it->second;
-    try {
-        if (op == "logout") {
-            logout(r.client, "logged out");
-            return {{"ok", true}};
-        }
-        if (op == "status") return status(kiosk);
-        if (op == "log") return logQuery(body);
-        if (op == "session") return session(body);
-        if (op == "devices") return devices(kiosk);
-        if (op == "register") return registerDevice(who, body, kiosk);
-        if (op == "import-signatures") return importSignatures(who, body, kiosk);
-        if (op == "export-log") return exportLog(who, body, kiosk);
-    } catch (const std::exception& e) {
-        // Nothing an officer sends may bring the daemon down.
-        return fail("failed", std::string("the kiosk could not answer: ") + e.what());
+    if (op == "logout") {
+        logout(r.client, "logged out");
+        return {{"ok", true}};
     }
+    if (op == "status") return status(kiosk);
+    if (op == "log") return logQuery(body);
+    if (op == "session") return session(body);
+    if (op == "devices") return devices(kiosk);
+    if (op == "register") return registerDevice(who, body, kiosk);
+    if (op == "import-signatures") return importSignatures(who, body, kiosk);
+    if (op == "export-log") return exportLog(who, body, kiosk);
     return fail("bad-request", "unknown request \"" + op + "\"");
 }
 
@@ -190,18 +203,18 @@ json OfficerDesk::status(const KioskView& kiosk) {
 json OfficerDesk::logQuery(const json& body) {
     auto filter = filterOf(body);
     if (!filter) return fail("bad-request", filter.error().message);
-    const auto offset = body.value("offset", 0);
-    const auto limit = std::clamp(body.value("limit", 15), 1, 100);
-    if (offset < 0) return fail("bad-request", "\"offset\" must not be negative");
+    auto offset = whole(body, "offset", 0, 0, 1'000'000'000), limit = whole(body, "limit", 15, 1, 100);
+    if (!offset) return fail("bad-request", offset.error().message);
+    if (!limit) return fail("bad-request", limit.error().message);
     // Without their manifests: a year of sessions is read in about a second
     // rather than ten, in a tenth of the memory (docs/performance.md).
     auto sessions = log_.log->find({"session", "", true, -1, true});
     if (!sessions) return fail("failed", sessions.error().message);
     json list = json::array();
-    int total = 0;
+    std::int64_t total = 0;
     for (const auto& s : *sessions) {
         if (!log::matches(s, *filter)) continue;
-        if (total >= offset && total < offset + limit) list.push_back(log::sessionSummary(s));
+        if (total >= *offset && total < *offset + *limit) list.push_back(log::sessionSummary(s));
         ++total;
     }
     return {{"ok", true}, {"total", total}, {"sessions", list}};
@@ -216,7 +229,14 @@ json OfficerDesk::session(const json& body) {
     for (const auto& r : *records) {
         out["records"].push_back({{"seq", r.seq}, {"time", r.time}, {"kind", r.kind}});
         if (r.kind != "session") continue;
-        out["report"] = log::dataOf(r);   // without its manifest: the ticket and `qkiosk log show` have it
+        // Without its manifest, and with its first reasons only, as the
+        // VERDICT line: the ticket and `qkiosk log show` have them all.
+        json report = log::dataOf(r);
+        if (report.contains("reasons") && report["reasons"].is_array() && report["reasons"].size() > kReasonsShown) {
+            report["reasons_total"] = report["reasons"].size();
+            report["reasons"].erase(report["reasons"].begin() + kReasonsShown, report["reasons"].end());
+        }
+        out["report"] = std::move(report);
     }
     if (out["report"].is_null()) return fail("bad-request", "no session " + *ticket + " in the log");
     return out;
@@ -249,7 +269,7 @@ json OfficerDesk::registerDevice(const Session& who, const json& body, const Kio
     }
     // Local days, as the whitelist's expiry dates are read.
     const std::string today = policy::todayLocal(), latest = policy::localDayAfter(static_cast<int>(config_.officers.maxApprovalDays));
-    if (!validDay(*expires)) return fail("bad-request", "expires must be a date YYYY-MM-DD");
+    if (!isCalendarDate(*expires)) return fail("bad-request", "expires must be a date YYYY-MM-DD");
     if (*expires <= today) return fail("bad-request", "expires must be after today (" + today + ")");
     if (*expires > latest)
         return fail("bad-request", "an approval can last " + std::to_string(config_.officers.maxApprovalDays) +
@@ -347,15 +367,23 @@ json OfficerDesk::exportLog(const Session& who, const json& body, const KioskVie
     std::string kiosk_id;
     for (char c : config_.kioskId) kiosk_id += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
     const std::string name = "qkiosk-log-" + kiosk_id + "-" + stamp + "." + *format;
-    if (auto st = writeFileToFat(d->devnode, fat->offset, name, text, config_.scan.tempDir); !st)
-        return fail("failed", st.error().message);
+    auto free = fatFreeBytes(d->devnode, fat->offset, config_.scan.tempDir);
+    if (!free) return fail("failed", free.error().message);
+    if (*free < text.size())
+        return fail("failed", "the stick is full: the log needs " + humanBytes(text.size()) + ", the stick has " + humanBytes(*free) + " free");
+    // Recorded before it leaves the kiosk: a log that cannot record the export does not export.
     const auto& id = d->identity;
     json data = log::exportRecordData(*filter, fmt, "usb " + id.vendorId + ":" + id.productId + ":" + id.serial + " port " + id.port + " /" + name,
                                       caller(who));
     data["records"] = count;
     data["sha256"] = toHex(Sha256::of(std::string_view(text)));
     if (auto rec = record("log-exported", d->ticketId, data); !rec)
-        return fail("failed", "the log was written to the stick but the export could not be recorded: " + rec.error().message);
+        return fail("failed", "the export could not be recorded (" + rec.error().message + "): nothing was written to the stick");
+    if (auto st = writeFileToFat(d->devnode, fat->offset, name, text, config_.scan.tempDir); !st) {
+        data["error"] = st.error().message;
+        (void)record("log-export-failed", d->ticketId, data);
+        return fail("failed", st.error().message);
+    }
     return {{"ok", true}, {"file", name}, {"records", count}, {"bytes", text.size()}};
 }
 

@@ -93,6 +93,7 @@ SessionDetail detailOf(const json& reply, const std::string& ticketId) {
     const json& reasons = member(r, "reasons");
     if (reasons.is_array())
         for (const auto& e : reasons) d.reasons.push_back({text(e, "code"), text(e, "path"), text(e, "detail")});
+    d.reasonsTotal = std::max<std::uint64_t>(count(r, "reasons_total"), d.reasons.size());
     return d;
 }
 
@@ -563,7 +564,7 @@ int detailLineCount(const SessionDetail& d) {
     // lines a reason.
     int n = 12;
     for (const auto& r : d.reasons) n += r.detail.empty() ? 1 : 2;
-    return n;
+    return n + (d.reasonsTotal > d.reasons.size() ? 1 : 0);   // "and N more"
 }
 
 void eraseLastChar(std::string& s) {

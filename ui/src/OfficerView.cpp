@@ -214,6 +214,8 @@ std::vector<std::string> detailLines(const Body& b, const SessionDetail& d, cons
         else out.push_back(concat({head, ": ", shortenMiddle(r.path, b.width() - displayWidth(head) - 2)}));
         if (!r.detail.empty()) out.push_back(fitWidth(concat({"    ", r.detail}), b.width()));
     }
+    if (d.reasonsTotal > d.reasons.size())
+        out.push_back(fitWidth(b.t("… and %s more (all of them are on the ticket)", {std::to_string(d.reasonsTotal - d.reasons.size())}), b.width()));
     return out;
 }
 

@@ -70,6 +70,7 @@ private:
         uid_t uid = 0;
         pid_t pid = 0;
     };
+    nlohmann::json dispatch(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now);
     nlohmann::json login(const SocketRequest& r, const nlohmann::json& body, Clock::time_point now);
     nlohmann::json status(const KioskView& kiosk);
     nlohmann::json logQuery(const nlohmann::json& body);

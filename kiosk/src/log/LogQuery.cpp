@@ -2,6 +2,8 @@
 // records. See kiosk/log/LogQuery.h.
 #include "kiosk/log/LogQuery.h"
 
+#include "kiosk/Dates.h"
+
 #include <algorithm>
 #include <string_view>
 
@@ -14,23 +16,6 @@ namespace {
 std::string str(const json& j, const char* key) {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool isDigits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// A real day of the calendar, written YYYY-MM-DD: a filter that could never
-// match (2026-02-30, 2026-1-5) is a mistake to report, not an empty answer.
-bool isDate(const std::string& s) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    const std::string_view v(s);
-    if (!isDigits(v.substr(0, 4)) || !isDigits(v.substr(5, 2)) || !isDigits(v.substr(8, 2))) return false;
-    const int year = std::stoi(s.substr(0, 4)), month = std::stoi(s.substr(5, 2)), day = std::stoi(s.substr(8, 2));
-    if (month < 1 || month > 12 || day < 1) return false;
-    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
 bool isHex4(std::string_view s) {
@@ -62,8 +47,8 @@ Error badField(const char* field, const std::string& value, const char* expected
 }  // namespace
 
 Status checkFilter(const Filter& f) {
-    if (f.from && !isDate(*f.from)) return badField("from", *f.from, "a date YYYY-MM-DD");
-    if (f.to && !isDate(*f.to)) return badField("to", *f.to, "a date YYYY-MM-DD");
+    if (f.from && !isCalendarDate(*f.from)) return badField("from", *f.from, "a date YYYY-MM-DD");
+    if (f.to && !isCalendarDate(*f.to)) return badField("to", *f.to, "a date YYYY-MM-DD");
     if (f.verdict && *f.verdict != "pass" && *f.verdict != "fail") return badField("verdict", *f.verdict, "pass or fail");
     if (f.device && !isDeviceId(*f.device))
         return badField("device", *f.device, "VID:PID or VID:PID:SERIAL (4 hex digits each for VID and PID)");

@@ -1,6 +1,7 @@
 #include "kiosk/policy/Whitelist.h"
 
 #include "kiosk/AtomicFile.h"
+#include "kiosk/Dates.h"
 
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
@@ -20,13 +21,6 @@ std::string at(const std::string& source, const toml::source_region& r) {
     return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
 }
 
-bool validDate(const std::string& s) {
-    static const std::regex re(R"(^(\d{4})-(\d{2})-(\d{2})$)");
-    std::smatch m;
-    if (!std::regex_match(s, m, re)) return false;
-    const int month = std::stoi(m[2].str()), day = std::stoi(m[3].str());
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
 
 }  // namespace
 
@@ -86,7 +80,7 @@ Result<Whitelist> parseWhitelist(const std::string& text, const std::string& sou
         if (a.serial.empty())
             return makeError(fieldAt("serial") + ": serial must not be empty (a device without a serial number cannot be approved)");
         if (a.owner.empty()) return makeError(fieldAt("owner") + ": owner must not be empty");
-        if (!validDate(a.expires)) return makeError(fieldAt("expires") + ": expires must be a date YYYY-MM-DD");
+        if (!isCalendarDate(a.expires)) return makeError(fieldAt("expires") + ": expires must be a date YYYY-MM-DD");
         const auto* ifs = t->get("interfaces");
         if (!ifs) return makeError(where + ": device entry lacks \"interfaces\"");
         const auto* ifArr = ifs->as_array();

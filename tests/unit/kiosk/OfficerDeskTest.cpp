@@ -85,7 +85,10 @@ TEST_CASE("The officer desk answers a request it cannot read with bad-request, n
         CHECK(desk.handle(request(1, junk), d.view, now).at("code") == "bad-request");
     REQUIRE(desk.handle(request(1, R"({"op":"login","name":"山田","password":"correct horse 電池"})"), d.view, now).at("ok") == true);
     CHECK(desk.handle(request(1, R"({"op":"fly"})"), d.view, now).at("code") == "bad-request");
-    CHECK(desk.handle(request(1, R"({"op":"log","offset":"x"})"), d.view, now).at("ok") == false);
+    for (const char* bad : {R"({"op":"log","offset":"x"})", R"({"op":"log","offset":1e30})", R"({"op":"log","offset":-1})",
+                            R"({"op":"log","limit":0})", R"({"op":"log","offset":2147483647,"limit":100.5})"})
+        CHECK(desk.handle(request(1, bad), d.view, now).at("code") == "bad-request");
+    CHECK(desk.handle(request(1, R"({"op":"log","offset":999999999,"limit":100})"), d.view, now).at("total") == 0);
     CHECK(desk.handle(request(1, R"({"op":"register","port":"1-1","owner":"a","purpose":"b","expires":"2030-01-01"})"), d.view, now)
               .at("code") == "no-device");
 }
@@ -103,4 +106,20 @@ TEST_CASE("A login name no account can have (a NUL, a line break) is refused and
     REQUIRE(records->size() == 2);
     for (const auto& r : *records) CHECK(nlohmann::json::parse(r.data).at("name") == "(invalid name)");
     CHECK(nlohmann::json::parse(records->back().data).at("failures") == 2);
+}
+
+TEST_CASE("A session's detail carries its first 50 reasons and how many there are, so that the reply stays small", "[officer]") {
+    Desk d;
+    nlohmann::json report = {{"verdict", "fail"}, {"reasons", nlohmann::json::array()}, {"files", nlohmann::json::array({{{"path", "/p1/a"}}})}};
+    for (int i = 0; i < 120; ++i)
+        report["reasons"].push_back({{"code", "infected"}, {"path", "/p1/" + std::string(200, 'x') + std::to_string(i)}, {"detail", "Eicar"}});
+    REQUIRE(d.log->log->append("session", "20261127-000000-00000001", report.dump()));
+    OfficerDesk desk(d.config, *d.log);
+    const auto now = OfficerDesk::Clock::now();
+    REQUIRE(desk.handle(request(1, R"({"op":"login","name":"山田","password":"correct horse 電池"})"), d.view, now).at("ok") == true);
+    const auto reply = desk.handle(request(1, R"({"op":"session","ticket_id":"20261127-000000-00000001"})"), d.view, now);
+    REQUIRE(reply.at("ok") == true);
+    CHECK(reply.at("report").at("reasons").size() == 50);
+    CHECK(reply.at("report").at("reasons_total") == 120);
+    CHECK_FALSE(reply.at("report").contains("files"));
 }

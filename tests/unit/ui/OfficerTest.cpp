@@ -529,6 +529,17 @@ TEST_CASE("Golden 80x24 screens: every officer page in Japanese and English", "[
         for (const auto& [name, state] : officerExamples(lang)) uitest::checkGolden(name, state);
 }
 
+TEST_CASE("A session's detail says how many findings the daemon did not send", "[ui][officer]") {
+    State s = onLog();
+    s = press(std::move(s), Key::Enter);
+    json reply = kSessionReply;
+    reply["report"]["reasons_total"] = 120;
+    applyReply(s, takeRequest(s), reply);
+    REQUIRE(s.officer->page == Officer::Page::Detail);
+    for (int i = 0; i < 10; ++i) s = press(std::move(s), Key::Down);
+    CHECK(shows(s, "… and 118 more (all of them are on the ticket)"));
+}
+
 TEST_CASE("A session's detail scrolls to its last finding on a small terminal, and every key moves it", "[ui][officer]") {
     State s = onLog();
     s = press(std::move(s), Key::Enter);

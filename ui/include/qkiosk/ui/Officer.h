@@ -77,7 +77,8 @@ struct SessionDetail {
     std::uint64_t files = 0, bytes = 0;
     std::string dbVersion, manifestSha256, evidenceCase;
     struct Reason { std::string code, path, detail; };
-    std::vector<Reason> reasons;
+    std::vector<Reason> reasons;     // the first ones (the daemon sends 50)
+    std::uint64_t reasonsTotal = 0;  // how many the session has
     int scroll = 0;                  // first line shown
 };
 
