@@ -428,7 +428,11 @@ void Daemon::handleDevice(const std::string& name) {
     handled_.insert(name);
     status_("IDENTIFYING " + name);
     const auto identity = policy::identityOf(*d, decision);
-    present_[name] = PresentDevice{identity, "", "identifying", "", {}, {}};
+    // What the policy said, from the start: a device refused before any
+    // ticket (full disk, log) still shows why, badusb included.
+    std::vector<std::string> decided;
+    for (const auto& x : decision.reasons) decided.push_back(proto::reasonCodeName(x.code));
+    present_[name] = PresentDevice{identity, "", "identifying", "", decided, {}};
     auto shown = [&](const Report& r, const char* state) {
         auto& p = present_[name];
         p.state = state;
