@@ -38,9 +38,12 @@ json dataOf(const Record& r) {
     return j;
 }
 
-std::string header(const Record& r, const SyslogOrigin& origin) {
+int severityOf(const std::string& kind, const json& d);
+
+// `d`: the record's data, parsed once for the whole message.
+std::string header(const Record& r, const json& d, const SyslogOrigin& origin) {
     std::string h = "<";
-    h.append(std::to_string(origin.facility * 8 + syslogSeverity(r)));
+    h.append(std::to_string(origin.facility * 8 + severityOf(r.kind, d)));
     h.append(">1 ");
     h.append(r.time.empty() ? "-" : r.time);
     h.append(" ");
@@ -54,7 +57,6 @@ std::string header(const Record& r, const SyslogOrigin& origin) {
     h.append("\" ticket=\"");
     h.append(paramValue(r.ticketId));
     if (r.kind == "session") {
-        const auto d = dataOf(r);
         if (d.is_object() && d.contains("verdict") && d["verdict"].is_string()) {
             h.append("\" verdict=\"");
             h.append(paramValue(d["verdict"].get<std::string>()));
@@ -87,27 +89,33 @@ bool isSyslogName(std::string_view s, std::size_t max) {
     return true;
 }
 
-int syslogSeverity(const Record& r) {
-    const auto d = dataOf(r);
+int syslogSeverity(const Record& r) { return severityOf(r.kind, dataOf(r)); }
+
+namespace {
+
+int severityOf(const std::string& kind, const json& d) {
     const auto text = [&](const char* key) {
         return d.is_object() && d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : std::string();
     };
-    if (r.kind == "engine-update-failed") return 3;
-    if (r.kind == "whitelist-loaded" && d.is_object() && d.contains("error")) return 3;
-    if (r.kind == "session" && text("verdict") == "fail") return 4;
-    if (r.kind == "signature-update-refused") return 4;
-    if (r.kind == "device" && text("decision") == "refuse") return 5;
-    if (r.kind == "log-pruned") return 5;
+    if (kind == "engine-update-failed") return 3;
+    if (kind == "whitelist-loaded" && d.is_object() && d.contains("error")) return 3;
+    if (kind == "session" && text("verdict") == "fail") return 4;
+    if (kind == "signature-update-refused") return 4;
+    if (kind == "device" && text("decision") == "refuse") return 5;
+    if (kind == "log-pruned") return 5;
     return 6;
 }
 
+}  // namespace
+
 std::string syslogMessage(const Record& r, const SyslogOrigin& origin) {
-    const std::string head = header(r, origin);
+    json d = dataOf(r);   // parsed once: a session's can be megabytes
+    const std::string head = header(r, d, origin);
     const auto fits = [&](const std::string& body) { return head.size() + kBom.size() + body.size() <= kSyslogMaxMessage; };
     // The data, on one line. A session's list of every file stays in the
-    // kiosk's log (its manifest hash and count are in the message).
-    json d = dataOf(r);
-    if (d.is_object()) d.erase("files");
+    // kiosk's log (its manifest hash and count are in the message); the
+    // files of an evidence record are its chain of custody and go with it.
+    if (r.kind == "session" && d.is_object()) d.erase("files");
     std::string body = dump(d);
     // Too large for one message: keep as many reasons as fit, then say what was left out.
     if (!fits(body) && d.is_object() && d.contains("reasons") && d["reasons"].is_array()) {

@@ -102,3 +102,13 @@ TEST_CASE("A record too large for one message keeps what fits and says what it l
     // Data that is not JSON is carried as a string.
     CHECK(body(syslogMessage(record(9, "odd", "not json"), origin())).at("raw") == "not json");
 }
+
+TEST_CASE("An evidence record reaches the collector with every file's hash: the chain of custody is not cut", "[syslog]") {
+    const SyslogOrigin origin{"kiosk-1", "kiosk-1", 16};
+    Record r{12, "2026-11-27T08:03:00Z", "evidence-collected", "20261127-080254-495c55f9",
+             R"({"case":"/var/lib/qkiosk/evidence/20261127-080254-495c55f9","files":[{"path":"/p1/a.exe","size":68,"sha256":"6eb8aa"}]})",
+             std::string(64, '0'), std::string(64, 'a')};
+    const std::string m = syslogMessage(r, origin);
+    CHECK(m.find("\"sha256\":\"6eb8aa\"") != std::string::npos);
+    CHECK(m.find("/p1/a.exe") != std::string::npos);
+}
