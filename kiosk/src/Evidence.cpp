@@ -145,11 +145,9 @@ Status EvidenceCollection::keep(int fd, const FileRecord& file) {
     if (staging_.empty()) return missing("the evidence vault cannot be used: " + problem_);
     if (fd < 0 && file.size > 0)
         return missing("its content was never held by the kiosk (larger than max_file_size); the media image has it, if one was taken");
-    if (stored_.count(file.sha256)) {   // the same content under another name: stored once
-        e.stored = file.sha256;
-        files_.push_back(e);
-        return {};
-    }
+    // Always copied and hashed: the reader's hash is not trusted to decide
+    // that a file is already kept (a duplicate is dropped after the copy, by
+    // what was actually copied).
     if (auto room = roomFor(file.size); !room) return missing("not stored: " + room.error().message);
     const std::string partial = staging_ + "/.partial";
     auto digest = copyToNewFile(fd, file.size, file.path, partial, 0400);
