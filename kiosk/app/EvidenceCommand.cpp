@@ -178,7 +178,7 @@ std::string whoRuns() {
 }
 
 int exportCase(const Options& o, const Config& config, const std::string& vault) {
-    if (!o.ticket || !isCaseName(*o.ticket)) return usageError("evidence export: give the ticket id of a case");
+    if (!o.ticket || !isPlainFileName(*o.ticket)) return usageError("evidence export: give the ticket id of a case");
     if (!o.to || !o.officer || o.officer->empty()) return usageError("evidence export: --to DIR and --officer NAME are required");
     const std::string& ticket = *o.ticket;
     const std::string caseDir = vault + "/" + ticket;
@@ -217,7 +217,7 @@ int exportCase(const Options& o, const Config& config, const std::string& vault)
         const std::string stored = f.contains("stored") && f["stored"].is_string() ? f["stored"].get<std::string>() : "";
         if (stored.empty() || seen[stored]) continue;
         seen[stored] = true;
-        if (!isCaseName(stored) || !f.contains("size") || !f["size"].is_number_unsigned())
+        if (!isPlainFileName(stored) || !f.contains("size") || !f["size"].is_number_unsigned())
             return usageError(caseDir + "/" + kCaseFile + ": a file entry is not valid");
         items.push_back(Item{stored, str(f, "path"), str(f, "sha256"), f["size"].get<std::uint64_t>(), false});
     }
@@ -285,7 +285,7 @@ int evidenceCommand(const std::vector<std::string>& args) {
     while (vault.size() > 1 && vault.back() == '/') vault.pop_back();
     if (o->sub == "list") return list(vault);
     if (o->sub == "show") {
-        if (!o->ticket || !isCaseName(*o->ticket)) return usageError("evidence show: give the ticket id of a case");
+        if (!o->ticket || !isPlainFileName(*o->ticket)) return usageError("evidence show: give the ticket id of a case");
         std::string text;
         auto c = readCase(vault + "/" + *o->ticket, &text);
         if (!c) return usageError(c.error().message);

@@ -45,12 +45,17 @@ int ticketCommand(const std::vector<std::string>& args) {
     if (!config) return usageError(config.error().message);
 
     if (sub == "pending") {
-        for (const auto& t : ticket::unprinted(config->spoolDir)) std::printf("%s  %s\n", t.ticketId.c_str(), t.why.c_str());
+        auto pending = ticket::unprinted(config->spoolDir);
+        if (!pending) return usageError(pending.error().message);
+        for (const auto& t : *pending) std::printf("%s  %s\n", t.ticketId.c_str(), t.why.c_str());
         return 0;
     }
     if (sub != "print" && sub != "render") return usageError("ticket: unknown subcommand \"" + sub + "\"");
     if (!target) return usageError("ticket " + sub + ": give a ticket id or a ticket file");
 
+    // Only this kiosk's own tickets are printed on its printer and recorded
+    // in its log; another kiosk's key is for rendering a picture of one.
+    if (sub == "print" && pubkey) return usageError("ticket print: prints this kiosk's own tickets only (--pubkey is for render)");
     auto keys = trustedKioskKeys(pubkey, *config);
     if (!keys) return usageError(keys.error().message);
     const std::string path = ticketFile(*target, *config);

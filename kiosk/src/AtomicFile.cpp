@@ -61,4 +61,12 @@ Result<std::uint64_t> freeBytes(const std::string& dir) {
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+bool isPlainFileName(const std::string& name) {
+    if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+    for (const char ch : name)
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_' || ch == '.'))
+            return false;
+    return true;
+}
+
 }  // namespace kiosk

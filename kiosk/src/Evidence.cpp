@@ -94,14 +94,6 @@ bool hasEvidenceFindings(const Report& r) {
     return false;
 }
 
-bool isCaseName(const std::string& name) {
-    if (name.empty() || name.size() > 64 || name.front() == '.') return false;
-    for (const char ch : name)
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_' || ch == '.'))
-            return false;
-    return true;
-}
-
 EvidenceCollection::EvidenceCollection(EvidenceSettings settings) : settings_(std::move(settings)) {
     std::error_code ec;   // the report names the case by its full path
     if (const auto full = fs::absolute(settings_.dir, ec); !ec) settings_.dir = full.lexically_normal().string();
@@ -231,7 +223,7 @@ void EvidenceCollection::finish(Report& report, const Media& media, const std::s
     // Complete, in one step, under its ticket id; never over another case.
     std::string target = settings_.dir;
     target.append("/").append(report.ticketId);
-    if (!isCaseName(report.ticketId)) {
+    if (!isPlainFileName(report.ticketId)) {
         ev.caseDir = staging_;
         if (!ev.missing.empty()) ev.missing.append("; ");
         ev.missing.append("\"" + report.ticketId + "\" cannot name a case folder: the case stays in " + staging_);

@@ -190,7 +190,8 @@ json OfficerDesk::status(const KioskView& kiosk) {
                       {"target", ticket::describe(kiosk.printer)},
                       {"ready", static_cast<bool>(ready)},
                       {"state", kiosk.printer.kind == ticket::Printer::None ? "no printer" : ready ? "ready" : ready.error().message}};
-    out["unprinted"] = ticket::unprinted(config_.spoolDir).size();
+    const auto pending = ticket::unprinted(config_.spoolDir);
+    out["unprinted"] = pending ? static_cast<std::int64_t>(pending->size()) : -1;   // -1: the spool cannot be read
     out["syslog"] = kiosk.syslog;
     auto count = log_.log->countAfter(0);
     out["log"] = {{"records", count ? *count : -1}};

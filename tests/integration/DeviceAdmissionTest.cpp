@@ -282,6 +282,11 @@ TEST_CASE("Every ticket is archived and printed, and a failed print is recorded,
     }
     CHECK_THAT(daemon.output(), Catch::Contains("PRINT-FAILED " + ticket) && Catch::Contains("qkiosk ticket print " + ticket));
     CHECK_THAT(pending(), Catch::StartsWith(ticket) && Catch::Contains("unplugged/lp0"));
+    // A spool that cannot be read is not "nothing pending".
+    const auto noSpool = run({QKIOSK_BIN, "ticket", "pending", "--config",
+                              ws.write("nospool.toml", "spool_dir = \"" + (ws.path() / "no-such-spool").string() + "\"\n").string()});
+    CHECK(noSpool.exitCode == 2);
+    CHECK_THAT(noSpool.err, Catch::Contains("no-such-spool"));
     CHECK_THAT(run({QKIOSK_BIN, "log", "list", "--kind", "ticket-print-failed", "--config", cfg}).out, Catch::Contains(ticket));
 
     // Somebody edits the spool's ticket: it is not reproduced.
@@ -292,6 +297,12 @@ TEST_CASE("Every ticket is archived and printed, and a failed print is recorded,
     const auto refusedReprint = run({QKIOSK_BIN, "ticket", "print", ticket, "--printer", "escpos:" + printerFile.string(), "--config", cfg});
     CHECK(refusedReprint.exitCode == 1);
     CHECK(slurp(printerFile).empty());
+
+    // Only this kiosk's tickets go on its paper and into its log: another key is for render.
+    const auto foreign = run({QKIOSK_BIN, "ticket", "print", ticket, "--printer", "escpos:" + printerFile.string(), "--pubkey",
+                              (ws.path() / "other.pub").string(), "--config", cfg});
+    CHECK(foreign.exitCode == 2);
+    CHECK_THAT(foreign.err, Catch::Contains("--pubkey is for render"));
 
     // The printer is back: the officer prints the kept ticket.
     ws.write("spool/" + ticket + ".ticket", original);

@@ -113,7 +113,8 @@ StatusView statusOf(const json& reply) {
     s.printerKind = text(printer, "kind");
     s.printerState = text(printer, "state");
     s.printerReady = flag(printer, "ready");
-    s.unprinted = count(reply, "unprinted");
+    const json& unprinted = member(reply, "unprinted");
+    s.unprinted = unprinted.is_number_integer() ? unprinted.get<std::int64_t>() : 0;
     s.syslog = text(reply, "syslog");
     s.logRecords = count(member(reply, "log"), "records");
     s.sessions = logEntries(member(reply, "sessions"));

@@ -345,8 +345,8 @@ void statusPage(Body& b, const Officer& o) {
         first = false;
     }
     std::string printer = s.printerKind == "none" || s.printerKind.empty() ? b.t("none (tickets are saved only)") : concat({s.printerKind, ": ", s.printerState});
-    printer = b.t("%s; %s tickets not printed", {printer, std::to_string(s.unprinted)});
-    b.line(labels.row(b, "Printer:", fitWidth(printer, room)), s.unprinted > 0 || (!s.printerReady && s.printerKind != "none") ? Tone::Warn : Tone::Normal);
+    printer = b.t("%s; %s tickets not printed", {printer, s.unprinted < 0 ? "?" : std::to_string(s.unprinted)});
+    b.line(labels.row(b, "Printer:", fitWidth(printer, room)), s.unprinted != 0 || (!s.printerReady && s.printerKind != "none") ? Tone::Warn : Tone::Normal);
     b.line(labels.row(b, "Syslog:", fitWidth(s.syslog, room)));
     b.line(labels.row(b, "Log:", b.t("%s records", {std::to_string(s.logRecords)})));
     // No blank line here: at 80×24 the ten sessions just fit with two disks.

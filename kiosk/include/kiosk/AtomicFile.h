@@ -17,6 +17,10 @@ Status writeFileAtomically(const std::string& path, const std::string& content, 
 // The whole file, or an error naming it.
 Result<std::string> readTextFile(const std::string& path);
 
+// A name that is one plain file in a folder (a ticket id, a hash): 1 to 64 of
+// [A-Za-z0-9._-], not starting with a dot. No path, no dot file.
+bool isPlainFileName(const std::string& name);
+
 // The bytes an unprivileged writer may still use in the filesystem of `dir`.
 Result<std::uint64_t> freeBytes(const std::string& dir);
 

@@ -39,8 +39,6 @@ inline constexpr const char* kImageFile = "media.img";
 bool isEvidenceFinding(proto::ReasonCode code);
 bool hasEvidenceFindings(const Report& r);
 
-// A name a case folder can have (a ticket id): no path, no dot file.
-bool isCaseName(const std::string& name);
 
 // One session's evidence, from the scan to the case.
 class EvidenceCollection {

@@ -23,13 +23,18 @@ Status spool(const std::string& spoolDir, const Ticket& ticket, const Report& re
 Status printRecorded(const Printer& printer, const Layout& layout, const std::string& spoolDir, const std::string& ticketId,
                      log::SignedLog& log, bool reprint) {
     if (printer.kind == Printer::None) return {};
+    // The id names a spool file: a signed one that is a path is refused.
+    if (!isPlainFileName(ticketId)) return makeError("\"" + ticketId + "\" is not a ticket id: nothing was printed");
     const std::string note = spoolDir + "/" + ticketId + kUnprinted;
     nlohmann::json what = {{"printer", describe(printer)}, {"reprint", reprint}};
     const Status printed = print(printer, layout);
     if (printed) {
+        // On paper: recorded, then no longer pending. A record that cannot be
+        // written leaves the note, and the error says the paper came out.
+        if (auto r = log.appendSigned("ticket-printed", ticketId, what.dump()); !r)
+            return makeError("the ticket was printed but the print could not be recorded: " + r.error().message);
         std::error_code ec;
         fs::remove(note, ec);
-        if (auto r = log.appendSigned("ticket-printed", ticketId, what.dump()); !r) return r.error();
         return {};
     }
     what["error"] = printed.error().message;
@@ -39,10 +44,15 @@ Status printRecorded(const Printer& printer, const Layout& layout, const std::st
     return printed;
 }
 
-std::vector<Unprinted> unprinted(const std::string& spoolDir) {
+Result<std::vector<Unprinted>> unprinted(const std::string& spoolDir) {
     std::vector<Unprinted> out;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(spoolDir, ec)) {
+    fs::directory_iterator it(spoolDir, ec);
+    // An unreadable spool is not an empty one: nothing could be said pending.
+    if (ec) return makeError(spoolDir + ": " + ec.message());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        if (ec) return makeError(spoolDir + ": " + ec.message());
+        const auto& e = *it;
         if (e.path().extension() != kUnprinted) continue;
         auto why = readTextFile(e.path().string());
         std::string text = why ? *why : "";

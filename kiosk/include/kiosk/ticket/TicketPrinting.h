@@ -32,6 +32,7 @@ Status printRecorded(const Printer& printer, const Layout& layout, const std::st
 struct Unprinted {
     std::string ticketId, why;
 };
-std::vector<Unprinted> unprinted(const std::string& spoolDir);
+// An unreadable spool is an error, never "nothing pending".
+Result<std::vector<Unprinted>> unprinted(const std::string& spoolDir);
 
 }  // namespace kiosk::ticket

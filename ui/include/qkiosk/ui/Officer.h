@@ -102,7 +102,8 @@ struct StatusView {
     std::vector<Disk> disks;
     std::string printerKind, printerState;
     bool printerReady = false;
-    std::uint64_t unprinted = 0, logRecords = 0;
+    std::int64_t unprinted = 0;      // -1: the kiosk cannot read its spool
+    std::uint64_t logRecords = 0;
     std::string syslog;
     std::vector<LogEntry> sessions;
 };
