@@ -128,17 +128,15 @@ int list(const std::string& vault) {
     return 0;
 }
 
-// The last chain-of-custody record of the case, if the log has one.
-std::optional<json> custodyOf(log::QuarantineLog& qlog, const std::string& ticket) {
-    auto records = qlog.records();
-    if (!records) return std::nullopt;
-    std::optional<json> found;
-    for (const auto& r : *records)
-        if (r.ticketId == ticket && r.kind == "evidence-collected") {
-            auto j = json::parse(r.data, nullptr, false);
-            if (j.is_object()) found = std::move(j);
-        }
-    return found;
+// The last chain-of-custody record of the case, if the log has one; an
+// error when the log cannot be read (then nothing can be checked against it).
+Result<std::optional<json>> custodyOf(log::QuarantineLog& qlog, const std::string& ticket) {
+    auto records = qlog.find({"evidence-collected", ticket, true, 1, false});
+    if (!records) return records.error();
+    if (records->empty()) return std::optional<json>();
+    auto j = json::parse(records->front().data, nullptr, false);
+    if (!j.is_object()) return makeError("the quarantine log's evidence-collected record of " + ticket + " cannot be read");
+    return std::optional<json>(std::move(j));
 }
 
 struct Item {
@@ -203,7 +201,9 @@ int exportCase(const Options& o, const Config& config, const std::string& vault)
 
     // case.json itself must be what was recorded when the case was collected.
     const std::string caseSha = toHex(Sha256::of(std::string_view(caseText)));
-    const auto custody = custodyOf(*qlog->log, ticket);
+    const auto read = custodyOf(*qlog->log, ticket);
+    if (!read) return usageError(read.error().message + ": nothing was exported");
+    const auto& custody = *read;
     if (custody && str(*custody, "case_sha256") != caseSha)
         return refuse(caseDir + "/" + kCaseFile + " has SHA-256 " + caseSha + "; the quarantine log recorded " +
                       str(*custody, "case_sha256") + " when the case was collected");
