@@ -5,9 +5,11 @@
 // every action a signed record naming the officer.
 #include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "DeviceBed.h"
@@ -117,11 +119,26 @@ TEST_CASE("At the terminal an officer logs in, then reviews the log and the stat
     // Another terminal is another connection: it is not logged in.
     UiClient other(s.sock);
     CHECK(other.request({{"op", "status"}}).at("code") == "not-logged-in");
-    // Something that is not a request ends the connection.
-    const std::string junk = "HELLO\n";
-    REQUIRE(::send(other.fd, junk.data(), junk.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(junk.size()));
-    CHECK(other.waitFor("NEVER", 5).empty());
-    CHECK(::recv(other.fd, nullptr, 0, MSG_DONTWAIT) == 0);   // closed by the daemon
+    // Something that is not a request ends the connection: a line that is not
+    // one, an id of more than 9 digits, a line longer than 8 KiB.
+    const auto closedAfter = [&](const std::string& bytes) {
+        UiClient c(s.sock);
+        REQUIRE(::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+        // Read what the daemon sent on connecting, until it hangs up (or 5 s pass).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        char chunk[4096];
+        while (std::chrono::steady_clock::now() < deadline) {
+            pollfd p{c.fd, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            const ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
+            if (n <= 0) return n == 0;
+        }
+        return false;
+    };
+    CHECK(closedAfter("HELLO\n"));
+    CHECK(closedAfter("REQUEST 1234567890 {\"op\":\"status\"}\n"));
+    CHECK(closedAfter("REQUEST 1 {\"op\":\"status\",\"pad\":\"" + std::string(9000, 'x') + "\"}\n"));
+    CHECK_FALSE(closedAfter("REQUEST 1 {\"op\":\"status\"}\n"));   // a request is answered, the connection stays
 
     CHECK(daemon.stop() == 0);
     CHECK_THAT(s.records("officer-login"), Catch::Contains("山田 太郎") && Catch::Contains("terminal uid 0"));
