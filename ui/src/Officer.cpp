@@ -179,8 +179,6 @@ void open(State& st, Page page) {
     }
 }
 
-// The stick the log can be written to: passed its scan now, FAT.
-bool exportable(const OfficerDevice& d) { return d.state == "pass" && d.fat; }
 
 // ---- keys by page ----------------------------------------------------------
 
@@ -611,5 +609,7 @@ bool isDateShaped(const std::string& t) {
     const int month = (t[5] - '0') * 10 + (t[6] - '0'), day = (t[8] - '0') * 10 + (t[9] - '0');
     return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
+
+bool exportable(const OfficerDevice& d) { return d.state == "pass" && d.fat; }
 
 }  // namespace kiosk::ui

@@ -42,10 +42,12 @@ std::string verdictWord(const Body& b, const std::string& verdict) {
     return verdict;
 }
 
+// A text field's value, with the cursor after it when it has the keys.
+std::string typed(const std::string& value, bool focused) { return concat({value, focused ? "_" : ""}); }
+
 // The first finding in plain words and how many more ("malware found +1"):
 // one row a session; the detail lists them all.
-std::string firstReason(const Body& b, const std::vector<std::string>& codes, const Language& lang, const Catalogs& words) {
-    (void)b;
+std::string firstReason(const std::vector<std::string>& codes, const Language& lang, const Catalogs& words) {
     if (codes.empty()) return {};
     std::string out = plainWords(codes.front(), lang, words);
     if (codes.size() > 1) out = concat({out, " +", std::to_string(codes.size() - 1)});
@@ -130,7 +132,7 @@ void filterForm(Body& b, const Officer& o) {
     const LogFilters& f = o.log.draft;
     const int at = o.log.field;
     const Labels labels(b, {"From (YYYY-MM-DD):", "To (YYYY-MM-DD):", "Verdict:", "Device (VID:PID[:SERIAL]):", "Owner contains:"});
-    const auto value = [&](const std::string& v, int field) { return concat({v, at == field ? "_" : ""}); };
+    const auto value = [&](const std::string& v, int field) { return typed(v, at == field); };
     b.line(labels.row(b, "From (YYYY-MM-DD):", value(f.from, 0), at == 0));
     b.line(labels.row(b, "To (YYYY-MM-DD):", value(f.to, 1), at == 1));
     const char* verdicts[] = {"all", "PASS only", "FAIL only"};
@@ -179,7 +181,7 @@ void logPage(Body& b, const State& st, const Officer& o, const Catalogs& words) 
         const auto& e = l.sessions[i];
         const bool sel = static_cast<int>(i) == l.selected;
         b.line(row(sel ? "> " : "  ", shortTime(e.time), verdictWord(b, e.verdict), fitWidth(e.device, kDevice),
-                   fitWidth(e.owner, kOwner), firstReason(b, e.reasons, st.language, words)),
+                   fitWidth(e.owner, kOwner), firstReason(e.reasons, st.language, words)),
                e.verdict == "fail" && sel ? Tone::Fail : Tone::Normal);
     }
     noteLine(b, o);
@@ -262,7 +264,7 @@ void deviceList(Body& b, const Officer& o, bool focus, int maxShown, bool forExp
         b.line(concat({sel ? (focus ? "> " : "* ") : "  ", head}));
         std::string second;
         if (forExport) {
-            if (d.state == "pass" && d.fat) second = b.t("passed its scan, FAT: the log can be written to it");
+            if (exportable(d)) second = b.t("passed its scan, FAT: the log can be written to it");
             else if (d.state != "pass") second = b.t("cannot take the log: it has not passed a scan now (%s)", {stateWords(b, d.state)});
             else second = b.t("cannot take the log: no FAT filesystem");
         } else {
@@ -282,7 +284,7 @@ void registerPage(Body& b, const Officer& o) {
     b.blank();
     const RegisterForm& f = o.reg;
     const Labels labels(b, {"Owner:", "Purpose:", "Expires:"});
-    const auto value = [&](const std::string& v, int field) { return concat({v, f.field == field ? "_" : ""}); };
+    const auto value = [&](const std::string& v, int field) { return typed(v, f.field == field); };
     b.line(labels.row(b, "Owner:", value(f.owner, 1), f.field == 1));
     b.line(labels.row(b, "Purpose:", value(f.purpose, 2), f.field == 2));
     const std::string expires = f.expires.empty() && f.field != 3 ? b.t("YYYY-MM-DD") : value(f.expires, 3);
@@ -312,7 +314,7 @@ void exportPage(Body& b, const Officer& o) {
     const Labels labels(b, {"Format:", "From:", "To:"});
     const auto value = [&](const std::string& v, int field) {
         if (v.empty() && f.field != field) return b.t("(YYYY-MM-DD, empty: no limit)");
-        return concat({v, f.field == field ? "_" : ""});
+        return typed(v, f.field == field);
     };
     b.line(labels.row(b, "Format:", concat({f.jsonl ? "JSON Lines (.jsonl)" : "CSV (.csv)", "   ", b.t("[T] switches")})));
     b.line(labels.row(b, "From:", value(f.from, 1), f.field == 1));

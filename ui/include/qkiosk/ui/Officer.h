@@ -133,6 +133,10 @@ struct Officer {
     StatusView status;
 };
 
+// The stick the log can be written to: passed its scan now, FAT (the
+// export page's choice and its explanation both ask this).
+bool exportable(const OfficerDevice& device);
+
 // The lines of the session detail (the renderer draws exactly these, one
 // line each), so that scrolling stops at its end.
 int detailLineCount(const SessionDetail& detail);
