@@ -249,7 +249,7 @@ json OfficerDesk::devices(const KioskView& kiosk) {
         const auto& id = d.identity;
         json approval = nullptr;
         if (id.approval) approval = {{"owner", id.approval->owner}, {"purpose", id.approval->purpose}, {"expires", id.approval->expires}};
-        const bool fat = std::any_of(d.partitions.begin(), d.partitions.end(), [](const PartitionInfo& p) { return p.fs.starts_with("fat"); });
+        const bool fat = std::any_of(d.partitions.begin(), d.partitions.end(), [](const PartitionInfo& p) { return p.onMedia() && p.fs.starts_with("fat"); });
         list.push_back({{"port", port},       {"vendor_id", id.vendorId}, {"product_id", id.productId},
                         {"serial", id.serial}, {"product", id.product},    {"interfaces", id.interfaces},
                         {"approval", approval}, {"state", d.state},        {"ticket_id", d.ticketId},
@@ -346,7 +346,7 @@ json OfficerDesk::exportLog(const Session& who, const json& body, const KioskVie
     if (!d) return fail("no-device", why);
     if (d->state != "pass" || d->devnode.empty())
         return fail("no-device", "the log is written only to a stick that passed its scan now (this one: " + d->state + ")");
-    const auto fat = std::find_if(d->partitions.begin(), d->partitions.end(), [](const PartitionInfo& p) { return p.fs.starts_with("fat"); });
+    const auto fat = std::find_if(d->partitions.begin(), d->partitions.end(), [](const PartitionInfo& p) { return p.onMedia() && p.fs.starts_with("fat"); });
     if (fat == d->partitions.end()) return fail("no-device", "the stick has no FAT filesystem to write the log to");
     auto format = field(body, "format");
     const auto named = format ? log::exportFormatNamed(*format) : std::nullopt;

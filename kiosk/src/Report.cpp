@@ -77,7 +77,7 @@ std::string toJson(const Report& r) {
     }
     json parts = json::array();
     for (const auto& p : r.partitions)
-        parts.push_back({{"index", p.index}, {"scheme", p.scheme}, {"fs", p.fs}, {"label", p.label},
+        parts.push_back({{"index", p.index}, {"path", p.path}, {"scheme", p.scheme}, {"fs", p.fs}, {"label", p.label},
                          {"offset_bytes", p.offset}, {"size_bytes", p.length}});
     j["media"] = {{"source", r.source}, {"size_bytes", r.mediaSize}, {"partitions", parts}};
     j["files_total"] = r.files.size();
@@ -121,7 +121,7 @@ std::string toSummary(const Report& r) {
     out << "Media:      " << r.source << ", " << humanBytes(r.mediaSize);
     if (r.partitions.empty()) out << ", no volume recognised";
     for (const auto& p : r.partitions) {
-        out << "; /p" << p.index << " " << (p.fs.empty() ? "unknown" : p.fs);
+        out << "; " << std::string_view(p.path).substr(0, p.path.size() - 1) << " " << (p.fs.empty() ? "unknown" : p.fs);
         if (!p.label.empty()) out << " \"" << p.label << "\"";
     }
     out << "\n";

@@ -53,16 +53,19 @@ public:
     }
 
     Status partition(const proto::Partition& p) {
-        if (partitionIndexes_.count(p.index)) return makeError("partition " + std::to_string(p.index) + " reported twice");
-        partitionIndexes_.insert(p.index);
-        partitions_.push_back(PartitionInfo{p.index, p.scheme, p.fs, p.label, p.offset, p.length});
+        if (p.id != partitionPaths_.size() + 1) return makeError("partition ids out of order");
+        for (const auto& [id, path] : partitionPaths_)
+            if (path == p.path) return makeError("partition " + p.path + " reported twice");
+        partitionPaths_[p.id] = p.path;
+        partitions_.push_back(PartitionInfo{p.index, p.path, p.scheme, p.fs, p.label, p.offset, p.length});
         return {};
     }
 
     // Validates a file announcement; returns whether its content goes to the scanner.
     Result<bool> file(const proto::FileEntry& e, bool hasFd) {
-        if (!partitionIndexes_.count(e.partition)) return makeError("file in an unannounced partition");
-        const std::string prefix = "/p" + std::to_string(e.partition) + "/";
+        const auto part = partitionPaths_.find(e.partition);
+        if (part == partitionPaths_.end()) return makeError("file in an unannounced partition");
+        const std::string& prefix = part->second;
         if (!e.path.starts_with(prefix) || e.path.size() == prefix.size()) return makeError("file path outside its partition");
         if (e.id <= lastId_) return makeError("file ids out of order");
         lastId_ = e.id;
@@ -72,8 +75,10 @@ public:
         if (manifestOnly_) {
             if (e.content == proto::Content::Attached) return makeError("file content sent although nothing is scanned");
         } else if (e.content == proto::Content::TooLarge) {
-            reason(ReasonCode::Unscannable, e.path,
-                   "file of " + humanBytes(e.size) + " exceeds the scan limit of " + humanBytes(settings_.maxFileSize));
+            // A disk image the reader opens is scanned through its own files, which follow.
+            if (!e.media)
+                reason(ReasonCode::Unscannable, e.path,
+                       "file of " + humanBytes(e.size) + " exceeds the scan limit of " + humanBytes(settings_.maxFileSize));
             if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
         } else if (e.content == proto::Content::Empty) {
             if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
@@ -145,7 +150,7 @@ private:
     bool manifestOnly_ = false;
     std::vector<Reason> reasons_;
     std::vector<PartitionInfo> partitions_;
-    std::set<std::uint32_t> partitionIndexes_;
+    std::map<std::uint32_t, std::string> partitionPaths_;   // Partition::id -> its path
     std::vector<FileRecord> files_;
     std::map<std::uint64_t, PendingFile> pending_;
     std::map<std::uint64_t, std::size_t> fileIndex_;
@@ -393,7 +398,7 @@ Result<Report> ScanSession::run(Media& media) {
                                 c.reason(ReasonCode::ReadError, e->path, "the copy does not match the SHA-256 the media reader reported");
                         }
                         if (*toScan) {
-                            scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path)}),
+                            scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path), e->media}),
                                                        std::move(msg.fd));
                         } else {
                             ++progress.filesDone;

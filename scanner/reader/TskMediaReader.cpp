@@ -232,7 +232,7 @@ private:
         if (!isNtfs()) {
             if (!regular) return {};
             const auto size = static_cast<std::uint64_t>(file->meta->size);
-            return sink_.file(index_, path, size, [file](std::uint64_t off, std::span<std::uint8_t> buf) -> Result<std::size_t> {
+            return sink_.file(index_ ? index_ : 1, path, size, [file](std::uint64_t off, std::span<std::uint8_t> buf) -> Result<std::size_t> {
                 const ssize_t n = tsk_fs_file_read(file, static_cast<TSK_OFF_T>(off), reinterpret_cast<char*>(buf.data()),
                                                    buf.size(), TSK_FS_FILE_READ_FLAG_NONE);
                 if (n < 0) return makeError(tskError("file read failed"));
@@ -254,7 +254,7 @@ private:
             const auto type = attr->type;
             const auto id = attr->id;
             const auto size = static_cast<std::uint64_t>(attr->size);
-            auto s = sink_.file(index_, streamPath, size, [file, type, id](std::uint64_t off, std::span<std::uint8_t> buf) -> Result<std::size_t> {
+            auto s = sink_.file(index_ ? index_ : 1, streamPath, size, [file, type, id](std::uint64_t off, std::span<std::uint8_t> buf) -> Result<std::size_t> {
                 const ssize_t n = tsk_fs_file_read_type(file, type, id, static_cast<TSK_OFF_T>(off),
                                                         reinterpret_cast<char*>(buf.data()), buf.size(),
                                                         TSK_FS_FILE_READ_FLAG_NONE);
@@ -294,7 +294,7 @@ std::vector<std::uint8_t> readHead(TSK_IMG_INFO* img, std::uint64_t offset, std:
 Status readVolume(MediaSink& sink, TSK_IMG_INFO* img, std::uint32_t index, const std::string& scheme,
                   std::uint64_t offset, std::uint64_t length) {
     const std::string where = "/p" + std::to_string(index) + "/";
-    proto::Partition part{index, scheme, "", "", offset, length};
+    proto::Partition part{index + (index == 0 ? 1u : 0u), index, where, scheme, "", "", offset, length};
     const auto head = readHead(img, offset, length);
     if (head.empty() && length > 0) {
         auto s = sink.partition(part);
@@ -360,7 +360,7 @@ Status TskMediaReader::run(MediaSink& sink) {
             std::uint64_t length = static_cast<std::uint64_t>(p->len) * vs->block_size;
             ++index;
             if (offset >= size_) {
-                auto s = sink.partition(proto::Partition{index, scheme, "", "", offset, length});
+                auto s = sink.partition(proto::Partition{index, index, "/p" + std::to_string(index) + "/", scheme, "", "", offset, length});
                 if (!s) return s;
                 s = sink.finding(ReasonCode::ReadError, "/p" + std::to_string(index) + "/",
                                  "partition lies beyond the end of the media (truncated image?)");

@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, Frame>> seeds{
         {"read-start", encode(ReadStart{16ull << 20, 1ull << 30, 256ull << 20, 64, 2})},
         {"file-ack", encode(FileAck{42})},
-        {"partition-mbr-fat32", encode(Partition{1, "mbr", "fat32", "QKIOSKTEST", 1ull << 20, 15ull << 20})},
-        {"partition-bare", encode(Partition{0, "none", "", "", 0, 65536})},
+        {"partition-mbr-fat32", encode(Partition{1, 1, "/p1/", "mbr", "fat32", "QKIOSKTEST", 1ull << 20, 15ull << 20})},
+        {"partition-bare", encode(Partition{1, 0, "/p0/", "none", "", "", 0, 65536})},
         {"file-entry-attached", encode(FileEntry{7, 1, "/p1/docs/検査.pdf", 1234, Sha256::of(std::string_view("x")), Content::Attached})},
         {"file-entry-empty", encode(FileEntry{8, 0, "/p0/empty", 0, Sha256().finish(), Content::Empty})},
         {"file-entry-too-large", encode(FileEntry{9, 2, "/p2/big.iso", 5ull << 30, {}, Content::TooLarge})},

@@ -211,6 +211,9 @@ std::string plainWords(const std::string& code, const Language& lang, const Cata
         {"device-expired", "approval expired"},
         {"badusb", "not only a storage device (BadUSB)"},
         {"signatures-outdated", "signatures out of date"},
+        {"corrupt-filesystem", "corrupt filesystem"},
+        {"ambiguous-layout", "media that can be read in more than one way"},
+        {"deceptive-name", "deceptive file name"},
     };
     const auto it = english.find(code);
     return it == english.end() ? code : words.tr(lang, it->second);

@@ -20,11 +20,15 @@ struct Reason {
 
 struct PartitionInfo {
     std::uint32_t index = 0;
+    std::string path;     // "/p1/"; "/p1/images/disk.vhd//p1/" for a volume inside a disk image on the media
     std::string scheme;
     std::string fs;
     std::string label;
     std::uint64_t offset = 0;
     std::uint64_t length = 0;
+
+    // A volume of the media itself, not one inside a disk image file on it.
+    bool onMedia() const { return path.find("//") == std::string::npos; }
 };
 
 struct FileRecord {

@@ -221,6 +221,9 @@ std::string plainWords(const std::string& code) {
         {"device-expired", "承認の期限切れ approval expired"},
         {"badusb", "記憶装置以外の機能を持つ機器 not only a storage device (BadUSB)"},
         {"signatures-outdated", "ウイルス定義が古い signatures out of date"},
+        {"corrupt-filesystem", "壊れたファイルシステム corrupt filesystem"},
+        {"ambiguous-layout", "複数の読み方ができる媒体 media that can be read in more than one way"},
+        {"deceptive-name", "見せかけのファイル名 deceptive file name"},
     };
     const auto it = words.find(code);
     return it == words.end() ? code : it->second;

@@ -10,7 +10,7 @@
 namespace kiosk::proto {
 namespace {
 
-constexpr std::array<std::pair<ReasonCode, const char*>, 11> kReasonNames{{
+constexpr std::array<std::pair<ReasonCode, const char*>, 14> kReasonNames{{
     {ReasonCode::Infected, "infected"},
     {ReasonCode::Unscannable, "unscannable"},
     {ReasonCode::EncryptedVolume, "encrypted-volume"},
@@ -22,6 +22,9 @@ constexpr std::array<std::pair<ReasonCode, const char*>, 11> kReasonNames{{
     {ReasonCode::DeviceExpired, "device-expired"},
     {ReasonCode::BadUsb, "badusb"},
     {ReasonCode::SignaturesOutdated, "signatures-outdated"},
+    {ReasonCode::CorruptFilesystem, "corrupt-filesystem"},
+    {ReasonCode::AmbiguousLayout, "ambiguous-layout"},
+    {ReasonCode::DeceptiveName, "deceptive-name"},
 }};
 
 Frame frame(MsgType type, Encoder& e) { return Frame{type, e.take()}; }
@@ -102,7 +105,9 @@ Result<FileAck> decodeFileAck(const Frame& f) {
 
 Frame encode(const Partition& m) {
     Encoder e;
+    e.u32(m.id);
     e.u32(m.index);
+    e.str(m.path);
     e.str(m.scheme);
     e.str(m.fs);
     e.str(m.label);
@@ -115,13 +120,18 @@ Result<Partition> decodePartition(const Frame& f) {
     QK_TRY_STATUS(expectType(f, MsgType::Partition));
     Decoder d(f.payload);
     Partition m;
+    QK_TRY(m.id, d.u32());
     QK_TRY(m.index, d.u32());
+    QK_TRY(m.path, d.str(kMaxPath));
     QK_TRY(m.scheme, d.str(32));
     QK_TRY(m.fs, d.str(32));
     QK_TRY(m.label, d.str(kMaxText));
     QK_TRY(m.offset, d.u64());
     QK_TRY(m.length, d.u64());
     QK_TRY_STATUS(d.finish());
+    if (m.id == 0) return makeError("Partition: id 0");
+    if (m.path.size() < 4 || !m.path.starts_with("/p") || m.path.back() != '/')
+        return makeError("Partition: path is not a volume path");
     return m;
 }
 
@@ -133,6 +143,7 @@ Frame encode(const FileEntry& m) {
     e.u64(m.size);
     e.raw(m.sha256);
     e.u8(static_cast<std::uint8_t>(m.content));
+    e.u8(m.media ? 1 : 0);
     return frame(MsgType::FileEntry, e);
 }
 
@@ -145,10 +156,13 @@ Result<FileEntry> decodeFileEntry(const Frame& f) {
     QK_TRY(m.path, d.str(kMaxPath));
     QK_TRY(m.size, d.u64());
     QK_TRY_STATUS(d.raw(m.sha256));
-    std::uint8_t content = 0;
+    std::uint8_t content = 0, media = 0;
     QK_TRY(content, d.u8());
+    QK_TRY(media, d.u8());
     QK_TRY_STATUS(d.finish());
     if (content > static_cast<std::uint8_t>(Content::Empty)) return makeError("FileEntry: bad content kind");
+    if (media > 1) return makeError("FileEntry: bad media flag");
+    m.media = media == 1;
     m.content = static_cast<Content>(content);
     if (m.path.empty() || m.path.front() != '/') return makeError("FileEntry: path is not absolute");
     if ((m.content == Content::Empty) != (m.size == 0)) return makeError("FileEntry: size and content kind disagree");
@@ -175,7 +189,7 @@ Result<Finding> decodeFinding(const Frame& f) {
     // A reader may only report what it can know about the media.
     const auto c = static_cast<ReasonCode>(code);
     if (c != ReasonCode::ReadError && c != ReasonCode::UnknownFilesystem && c != ReasonCode::EncryptedVolume &&
-        c != ReasonCode::Unscannable)
+        c != ReasonCode::Unscannable && c != ReasonCode::CorruptFilesystem && c != ReasonCode::AmbiguousLayout)
         return makeError("Finding: reason code " + std::to_string(code) + " is not a media finding");
     m.code = c;
     return m;
@@ -218,6 +232,7 @@ Frame encode(const ScanRequest& m) {
     e.u64(m.id);
     e.u64(m.size);
     e.str(m.name);
+    e.u8(m.media ? 1 : 0);
     return frame(MsgType::ScanRequest, e);
 }
 
@@ -228,7 +243,11 @@ Result<ScanRequest> decodeScanRequest(const Frame& f) {
     QK_TRY(m.id, d.u64());
     QK_TRY(m.size, d.u64());
     QK_TRY(m.name, d.str(kMaxPath));
+    std::uint8_t media = 0;
+    QK_TRY(media, d.u8());
     QK_TRY_STATUS(d.finish());
+    if (media > 1) return makeError("ScanRequest: bad media flag");
+    m.media = media == 1;
     return m;
 }
 

@@ -214,7 +214,8 @@ TEST_CASE("Message catalogues: the compiled .mo files and a damaged one", "[ui][
     }
     SECTION("every reason code has plain words in Japanese") {
         for (const char* code : {"infected", "unscannable", "encrypted-volume", "unknown-filesystem", "read-error", "blocked-file-type",
-                                 "type-mismatch", "device-not-approved", "device-expired", "badusb", "signatures-outdated"}) {
+                                 "type-mismatch", "device-not-approved", "device-expired", "badusb", "signatures-outdated",
+                                 "corrupt-filesystem", "ambiguous-layout", "deceptive-name"}) {
             INFO(code);
             CHECK(plainWords(code, kJapanese, words()) != plainWords(code, kEnglish, words()));
         }

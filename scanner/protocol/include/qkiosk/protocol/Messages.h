@@ -16,7 +16,7 @@
 namespace kiosk::proto {
 
 inline constexpr std::uint32_t kMaxPayload = 64 * 1024;
-inline constexpr std::size_t kMaxPath = 8192;       // bytes of a path inside the media, UTF-8
+inline constexpr std::size_t kMaxPath = 32768;      // bytes of a path inside the media, UTF-8
 inline constexpr std::size_t kMaxText = 2048;       // detail strings, names, labels
 inline constexpr std::size_t kMaxNames = 32;        // signature names reported for one file
 
@@ -56,6 +56,9 @@ enum class ReasonCode : std::uint8_t {
     DeviceExpired,
     BadUsb,
     SignaturesOutdated,
+    CorruptFilesystem,   // a filesystem whose structures contradict themselves (loops, cross-links, FAT copies that differ)
+    AmbiguousLayout,     // media that operating systems would read in different ways, one of them unreadable here
+    DeceptiveName,       // a file name built to show another extension than it has (bidi controls, hidden spaces)
 };
 const char* reasonCodeName(ReasonCode code);
 std::optional<ReasonCode> reasonCodeFromName(std::string_view name);
@@ -74,12 +77,17 @@ struct FileAck {
     std::uint64_t fileId = 0;
 };
 
+// One volume the reader reads: a partition, the bare filesystem, a volume
+// found where no partition is, or one of these inside a disk image on the
+// media. Its files' paths begin with `path`.
 struct Partition {
+    std::uint32_t id = 0;               // 1, 2, ... in the order announced; FileEntry::partition names it
     std::uint32_t index = 0;            // 0 = bare filesystem, 1.. = partitions in table order
-    std::string scheme;                 // "none", "mbr", "gpt", ...
+    std::string path;                   // "/p1/", or "/p1/images/disk.vhd//p1/" inside a disk image
+    std::string scheme;                 // "none", "mbr", "gpt", "unpartitioned", ...
     std::string fs;                     // "fat32", "ntfs", ... or "" when unrecognised
     std::string label;
-    std::uint64_t offset = 0;
+    std::uint64_t offset = 0;           // within the media, or within its disk image
     std::uint64_t length = 0;
 };
 
@@ -91,11 +99,14 @@ enum class Content : std::uint8_t {
 
 struct FileEntry {
     std::uint64_t id = 0;
-    std::uint32_t partition = 0;
+    std::uint32_t partition = 0;        // the Partition::id it lies in
     std::string path;                   // "/p1/docs/a.pdf", already made printable UTF-8
     std::uint64_t size = 0;
     Digest sha256{};
     Content content = Content::Attached;
+    // A disk or filesystem image the reader opens as media of its own: its
+    // files follow under "<path>//pN/", so its content is scanned through them.
+    bool media = false;
 };
 
 struct Finding {
@@ -117,6 +128,7 @@ struct ScanRequest {
     std::uint64_t id = 0;
     std::uint64_t size = 0;
     std::string name;                   // the file's name, for libclamav's messages
+    bool media = false;                 // the reader opens this file as media (FileEntry::media)
 };
 
 struct ScannerReady {
