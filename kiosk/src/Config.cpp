@@ -86,6 +86,15 @@ public:
         return {};
     }
 
+    Status boolean(const toml::table& t, const char* key, bool& out) {
+        const auto* node = t.get(key);
+        if (!node) return {};
+        const auto* b = node->as_boolean();
+        if (!b) return makeError(where(source_, node->source()) + ": \"" + key + "\" must be true or false");
+        out = b->get();
+        return {};
+    }
+
     // Sizes as integers (bytes) or strings with a unit: "512MiB", "1GiB".
     Status size(const toml::table& t, const char* key, std::uint64_t& out, std::uint64_t max) {
         const auto* node = t.get(key);
@@ -179,7 +188,8 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         const auto* t = node->as_table();
         if (!t) return makeError(where(sourceName, node->source()) + ": \"scan\" must be a table");
         QK_CHECK(r.unknownKeys(*t, {"max_file_size", "max_scan_size", "max_recursion", "max_files", "max_scan_time",
-                                    "threads", "stall_timeout", "inflight_bytes", "blocked_names", "temp_dir"}, "scan"));
+                                    "threads", "stall_timeout", "inflight_bytes", "blocked_names", "temp_dir",
+                                    "deceptive_names", "max_image_depth", "max_image_bytes"}, "scan"));
         auto& s = c.scan;
         // libclamav cannot scan anything of 2 GiB or more.
         constexpr std::uint64_t kClamMax = (2ull << 30) - 1;
@@ -193,6 +203,9 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
         QK_CHECK(r.size(*t, "inflight_bytes", s.inflightBytes, 1ull << 40));
         QK_CHECK(r.strings(*t, "blocked_names", s.blockedNames));
         QK_CHECK(r.string(*t, "temp_dir", s.tempDir));
+        QK_CHECK(r.boolean(*t, "deceptive_names", s.deceptiveNames));
+        QK_CHECK(r.integer(*t, "max_image_depth", s.maxImageDepth, 0, 16));
+        QK_CHECK(r.size(*t, "max_image_bytes", s.maxImageBytes, 1ull << 50));
     }
     if (const auto* node = root.get("sandbox")) {
         const auto* t = node->as_table();
@@ -240,10 +253,7 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
     // The evidence vault: it cannot be turned off, only the image can.
     QK_CHECK(r.string(root, "evidence_dir", c.evidence.dir));
     if (c.evidence.dir.empty()) return makeError(where(sourceName, root.get("evidence_dir")->source()) + ": \"evidence_dir\" must not be empty");
-    if (const auto* node = root.get("evidence_image")) {
-        if (!node->as_boolean()) return makeError(where(sourceName, node->source()) + ": \"evidence_image\" must be true or false");
-        c.evidence.image = node->as_boolean()->get();
-    }
+    QK_CHECK(r.boolean(root, "evidence_image", c.evidence.image));
     QK_CHECK(r.size(root, "evidence_image_limit", c.evidence.imageLimit, 1ull << 50));
     QK_CHECK(r.size(root, "evidence_reserve", c.evidence.reserve, 1ull << 50));
     if (const auto* node = root.get("syslog")) {

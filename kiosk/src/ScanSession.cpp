@@ -265,7 +265,8 @@ Result<Report> ScanSession::run(Media& media) {
     const std::uint32_t scanThreads = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
     // Without a scanner no content is sent: every file is only hashed (its "scan limit" is 0).
     reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, scanning ? s.maxFileSize : 0, s.inflightBytes, kInflightFiles,
-                                                             std::min(scanThreads, kInflightFiles)}),
+                                                             std::min(scanThreads, kInflightFiles), s.maxImageDepth,
+                                                             s.maxImageBytes}),
                               UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
 
     Collector c(s, !scanning);

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "TskMediaReader.h"
+#include "MediaReader.h"
 #include "qkiosk/protocol/Channel.h"
 #include "qkiosk/protocol/Sha256.h"
 #include "qkiosk/protocol/Text.h"
@@ -41,10 +41,11 @@ public:
         return ch_.send(proto::encode(proto::Finding{code, path, truncateUtf8(detail, proto::kMaxText)}));
     }
 
-    Status file(std::uint32_t partition, const std::string& path, std::uint64_t size, const ContentReader& read) override {
+    Status file(std::uint32_t partition, const std::string& path, std::uint64_t size, bool media,
+                const ContentReader& read) override {
         if (path.size() > proto::kMaxPath)
             return finding(proto::ReasonCode::Unscannable, truncateUtf8(path, 256) + "...", "path too long to report");
-        proto::FileEntry entry{nextId_++, partition, path, size, {}, proto::Content::Attached};
+        proto::FileEntry entry{nextId_++, partition, path, size, {}, proto::Content::Attached, media};
         if (size == 0) {
             entry.content = proto::Content::Empty;
             entry.sha256 = Sha256().finish();
@@ -214,7 +215,8 @@ int run(int argc, char** argv) {
     }
 
     ProtocolSink sink(ch, *start);
-    TskMediaReader reader(media.get(), start->mediaSize);
+    FdSource source(media.get(), start->mediaSize);
+    MediaReader reader(source, ImageLimits{start->maxImageDepth, start->maxImageBytes});
     auto s = reader.run(sink);
     if (!s) {
         (void)ch.send(proto::encode(proto::Fatal{s.error().message}));

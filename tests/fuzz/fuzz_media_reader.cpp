@@ -1,6 +1,6 @@
 // Fuzz harness for the media reader: the input is a whole disk image (partition
 // table and filesystems) as a hostile stick could hold it. It is put in a memfd
-// and read by TskMediaReader exactly as qkiosk-reader reads a device: every
+// and read by MediaReader exactly as qkiosk-reader reads a device: every
 // partition, every filesystem libtsk opens, every file's content through its
 // ContentReader. The sink keeps nothing. Links libtsk, never libclamav.
 #include <sys/mman.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "TskMediaReader.h"
+#include "MediaReader.h"
 #include "qkiosk/protocol/UniqueFd.h"
 
 namespace {
@@ -45,7 +45,7 @@ public:
         return {};
     }
 
-    Status file(std::uint32_t, const std::string& path, std::uint64_t size, const ContentReader& read) override {
+    Status file(std::uint32_t, const std::string& path, std::uint64_t size, bool, const ContentReader& read) override {
         if (path.rfind("/p", 0) != 0) __builtin_trap();
         if (size > claimed_) return {};
         claimed_ -= size;
@@ -90,7 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         done += static_cast<std::size_t>(n);
     }
     DiscardingSink sink;
-    TskMediaReader reader(fd.get(), size);
+    FdSource source(fd.get(), size);
+    MediaReader reader(source);
     // The sink never fails, so neither may the reader: media problems are findings.
     if (!reader.run(sink)) __builtin_trap();
     return 0;

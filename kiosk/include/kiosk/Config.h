@@ -26,6 +26,9 @@ struct ScanSettings {
     std::uint64_t inflightBytes = 256ull << 20;    // file content read ahead of the scanner
     std::vector<std::string> blockedNames{"autorun.inf", "*.lnk"};
     std::string tempDir = "/dev/shm";              // where each scan's private folder for libclamav's extractions goes (tmpfs)
+    bool deceptiveNames = true;                    // names that hide their extension (bidi controls, hidden spaces) FAIL
+    std::uint32_t maxImageDepth = 3;               // disk images inside disk images on the media, opened this deep
+    std::uint64_t maxImageBytes = 512ull << 30;    // all disk images opened on one media, together
 };
 
 // The workers' sandbox (docs/threat-model.md). It cannot be turned off; these

@@ -69,6 +69,8 @@ Frame encode(const ReadStart& m) {
     e.u64(m.inflightBytes);
     e.u32(m.inflightFiles);
     e.u32(m.minInflightFiles);
+    e.u32(m.maxImageDepth);
+    e.u64(m.maxImageBytes);
     return frame(MsgType::ReadStart, e);
 }
 
@@ -81,6 +83,8 @@ Result<ReadStart> decodeReadStart(const Frame& f) {
     QK_TRY(m.inflightBytes, d.u64());
     QK_TRY(m.inflightFiles, d.u32());
     QK_TRY(m.minInflightFiles, d.u32());
+    QK_TRY(m.maxImageDepth, d.u32());
+    QK_TRY(m.maxImageBytes, d.u64());
     QK_TRY_STATUS(d.finish());
     if (m.inflightFiles == 0) return makeError("ReadStart: in-flight file limit is zero");
     if (m.minInflightFiles == 0 || m.minInflightFiles > m.inflightFiles)

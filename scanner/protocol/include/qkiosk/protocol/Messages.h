@@ -71,6 +71,10 @@ struct ReadStart {
     // This many files may always be in flight, whatever their size, so that
     // one large file cannot leave the other scan threads idle.
     std::uint32_t minInflightFiles = 1;
+    // Disk images on the media are opened as media of their own this deep,
+    // and up to this many bytes of images in all.
+    std::uint32_t maxImageDepth = 3;
+    std::uint64_t maxImageBytes = 512ull << 30;
 };
 
 struct FileAck {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "TskMediaReader.h"
+#include "MediaReader.h"
 #include "qkiosk/protocol/UniqueFd.h"
 
 using namespace kiosk;
@@ -32,7 +32,7 @@ public:
         got.findings.push_back(path + ": " + detail);
         return {};
     }
-    Status file(std::uint32_t, const std::string& path, std::uint64_t, const ContentReader&) override {
+    Status file(std::uint32_t, const std::string& path, std::uint64_t, bool, const ContentReader&) override {
         got.files.push_back(path);
         return {};
     }
@@ -48,7 +48,8 @@ Recorded readRegression(const std::string& name) {
     RecordingSink sink;
     // These inputs used to hang the reader: a hang fails the test in a minute.
     ::alarm(60);
-    const auto status = TskMediaReader(fd.get(), static_cast<std::uint64_t>(st.st_size)).run(sink);
+    FdSource source(fd.get(), static_cast<std::uint64_t>(st.st_size));
+    const auto status = MediaReader(source).run(sink);
     ::alarm(0);
     REQUIRE(status.ok());
     return sink.got;
@@ -56,7 +57,7 @@ Recorded readRegression(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("A volume whose root directory is libtsk's orphan folder is refused, not walked", "[TskMediaReader]") {
+TEST_CASE("A volume whose root directory is libtsk's orphan folder is refused, not walked", "[MediaReader]") {
     // An ISO 9660 with a single inode: libtsk 4.11 deadlocked on its own lock
     // walking it (sleuthkit/sleuthkit#928); found by fuzz_media_reader.
     const auto got = readRegression("iso9660-root-is-orphan-dir-deadlock");
@@ -68,7 +69,7 @@ TEST_CASE("A volume whose root directory is libtsk's orphan folder is refused, n
     CHECK_THAT(got.findings.back(), Catch::StartsWith("/p0/: ") && Catch::Contains("root directory is not a valid inode"));
 }
 
-TEST_CASE("A root directory larger than its volume is reported, not mapped block by block", "[TskMediaReader]") {
+TEST_CASE("A root directory larger than its volume is reported, not mapped block by block", "[MediaReader]") {
     // ext2 root inodes claiming 2.4 and 4 GB on a 128 KiB volume: libtsk took
     // 40 s to a minute to map their blocks; found by fuzz_media_reader.
     for (const char* name : {"ext2-root-regular-file-claims-2gb-slow", "ext2-root-mode0-claims-4gb-slow"}) {

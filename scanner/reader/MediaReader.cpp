@@ -1,0 +1,217 @@
+#include "MediaReader.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "Layout.h"
+#include "TskImage.h"
+#include "TskVolume.h"
+#include "VolumeProbe.h"
+#include "qkiosk/formats/Formats.h"
+#include "qkiosk/protocol/Text.h"
+
+namespace kiosk::scan {
+namespace {
+
+using proto::ReasonCode;
+using Extents = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
+std::string bytesText(std::uint64_t n) {
+    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+// What a file's content is, from its first and last bytes.
+std::optional<formats::Identity> identifyContent(const ContentReader& read, std::uint64_t size) {
+    if (size < 512) return std::nullopt;   // too small to hold any image
+    std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::uint64_t>(size, formats::kHeadBytes)));
+    std::size_t got = 0;
+    while (got < head.size()) {
+        auto n = read(got, std::span(head.data() + got, head.size() - got));
+        if (!n || *n == 0) break;   // the sink reports what cannot be read
+        got += *n;
+    }
+    head.resize(got);
+    std::vector<std::uint8_t> tail(formats::kTailBytes);
+    std::span<const std::uint8_t> tailSpan;
+    if (size <= head.size()) {
+        tailSpan = std::span<const std::uint8_t>(head).last(std::min(head.size(), formats::kTailBytes));
+    } else {
+        std::size_t t = 0;
+        while (t < tail.size()) {
+            auto n = read(size - tail.size() + t, std::span(tail.data() + t, tail.size() - t));
+            if (!n || *n == 0) break;
+            t += *n;
+        }
+        if (t == tail.size()) tailSpan = tail;
+    }
+    return formats::identify(head, tailSpan, size);
+}
+
+// Where the volumes of a media begin: "" for the stick, "<image path>/" for an image on it.
+std::string volumeRoot(const std::string& base) { return base.empty() ? base : base + "/"; }
+
+class Session {
+public:
+    Session(MediaSink& sink, ImageLimits limits) : sink_(sink), limits_(limits) {}
+
+    // One media: the stick itself (base "") or a disk image file on it (base
+    // = the file's path). Its volumes are "/pN/", or "<base>//pN/".
+    Status readMedia(const ByteSource& src, const std::string& base, unsigned depth) {
+        const std::string where = base.empty() ? "/" : base;
+        if (src.size() == 0) return sink_.finding(ReasonCode::UnknownFilesystem, where, "the media is empty (0 bytes)");
+        tsk::ImgPtr img = tsk::openImage(src);
+        if (!img) return sink_.finding(ReasonCode::ReadError, where, "media cannot be opened: " + tsk::lastError("open failed"));
+
+        const Layout layout = readLayout(src);
+        for (const auto& f : layout.findings) {
+            auto s = sink_.finding(f.code, f.path == "/" ? where : volumeRoot(base) + f.path, f.detail);
+            if (!s) return s;
+        }
+        Extents used;
+        std::uint32_t nextIndex = 1;
+        for (const auto& v : layout.volumes) {
+            auto s = readVolume(src, img.get(), v, base, depth, used);
+            if (!s) return s;
+            nextIndex = std::max(nextIndex, v.index + 1);
+        }
+        for (const auto& v : findHiddenVolumes(src, used, nextIndex)) {
+            auto s = readVolume(src, img.get(), v, base, depth, used);
+            if (!s) return s;
+        }
+        return {};
+    }
+
+private:
+    // Turns one volume's files and problems into the sink's, with full paths;
+    // a file that is itself a disk image is read as media of its own.
+    class Visitor : public VolumeVisitor {
+    public:
+        Visitor(Session& session, std::uint32_t id, std::string root, unsigned depth)
+            : s_(session), id_(id), root_(std::move(root)), depth_(depth) {}
+
+        Status file(const std::string& path, std::uint64_t size, const ContentReader& read) override {
+            const std::string full = root_ + printableName(path);
+            const auto identity = identifyContent(read, size);
+            const bool media = identity && formats::isMedia(*identity);
+            if (auto st = s_.sink_.file(id_, full, size, media, read); !st) return st;
+            if (media) return s_.readImage(full, size, read, *identity, depth_);
+            return {};
+        }
+
+        Status problem(ReasonCode code, const std::string& path, const std::string& detail) override {
+            return s_.sink_.finding(code, root_ + printableName(path), detail);
+        }
+
+    private:
+        Session& s_;
+        std::uint32_t id_;
+        std::string root_;
+        unsigned depth_;
+    };
+
+    // One volume: refuse encrypted ones, open the filesystem, walk it. Adds
+    // the space it covers to `used`.
+    Status readVolume(const ByteSource& src, TSK_IMG_INFO* img, const VolumeSpan& v, const std::string& base,
+                      unsigned depth, Extents& used) {
+        const std::string where = volumeRoot(base) + "/p" + std::to_string(v.index) + "/";
+        proto::Partition part{nextId_++, v.index, where, v.scheme, "", "", v.offset, v.length};
+        if (v.offset >= src.size()) {
+            auto s = sink_.partition(part);
+            if (!s) return s;
+            return sink_.finding(ReasonCode::ReadError, where, "partition lies beyond the end of the media (truncated image?)");
+        }
+        std::uint64_t length = v.length;
+        if (v.offset + length > src.size() || v.offset + length < v.offset) {
+            auto s = sink_.finding(ReasonCode::ReadError, where, "partition runs past the end of the media (truncated image?)");
+            if (!s) return s;
+            length = src.size() - v.offset;
+        }
+        if (v.index != 0) used.emplace_back(v.offset, length);
+        const auto head = readUpTo(src, v.offset, kProbeBytes);
+        if (head.empty() && length > 0) {
+            auto s = sink_.partition(part);
+            if (!s) return s;
+            return sink_.finding(ReasonCode::ReadError, where, "the start of the volume cannot be read");
+        }
+        if (auto enc = probeEncryption(head)) {
+            part.fs = "encrypted";
+            auto s = sink_.partition(part);
+            if (!s) return s;
+            return sink_.finding(enc->code, where, enc->detail);
+        }
+        const auto identity = formats::identify(head, {}, length);
+        auto fs = TskVolume::open(img, v.offset);
+        if (!fs) {
+            const auto why = explainUnreadable(head);
+            auto s = sink_.partition(part);
+            if (!s) return s;
+            return sink_.finding(why.code, where, why.detail);
+        }
+        part.fs = fs->type();
+        part.label = fs->label();
+        auto s = sink_.partition(part);
+        if (!s) return s;
+        if (v.index == 0) used.emplace_back(v.offset, std::min(fs->extentBytes(), length));
+        if (identity && identity->format == formats::Format::Udf) {
+            // A UDF bridge: Windows and Linux read its UDF tree, which may
+            // hold other files than the ISO 9660 tree read here.
+            s = sink_.finding(ReasonCode::UnknownFilesystem, where,
+                              "the volume also holds a UDF filesystem, which operating systems read instead of its "
+                              "ISO 9660 tree and which the kiosk cannot read");
+            if (!s) return s;
+        }
+        if (fs->truncated()) {
+            // libtsk opens a cut-off filesystem happily; files in the missing
+            // part would simply not be found, so the volume cannot pass.
+            s = sink_.finding(ReasonCode::ReadError, where,
+                              "filesystem is larger than the media holds (truncated image or failing device)");
+            if (!s) return s;
+        }
+        Visitor visitor(*this, part.id, where, depth);
+        return fs->walk(visitor);
+    }
+
+    // A file on a volume that is itself a disk or filesystem image.
+    Status readImage(const std::string& path, std::uint64_t size, const ContentReader& read,
+                     const formats::Identity& identity, unsigned depth) {
+        if (depth + 1 > limits_.maxDepth)
+            return sink_.finding(ReasonCode::Unscannable, path,
+                                 std::string(identity.name) + " nested " + std::to_string(depth + 1) +
+                                     " deep in disk images: the kiosk opens images only " + std::to_string(limits_.maxDepth) +
+                                     " deep (max_image_depth)");
+        imageBytes_ += size;
+        if (imageBytes_ > limits_.maxBytes)
+            return sink_.finding(ReasonCode::Unscannable, path,
+                                 std::string(identity.name) + ": the disk images on this media add up to more than " +
+                                     bytesText(limits_.maxBytes) + " (max_image_bytes)");
+        FileSource file(read, size);
+        if (identity.kind == formats::Kind::VirtualDisk)
+            return sink_.finding(ReasonCode::Unscannable, path, std::string(identity.name) + " the kiosk cannot open");
+        return readMedia(file, path, depth + 1);
+    }
+
+    MediaSink& sink_;
+    ImageLimits limits_;
+    std::uint32_t nextId_ = 1;
+    std::uint64_t imageBytes_ = 0;
+};
+
+}  // namespace
+
+Status MediaReader::run(MediaSink& sink) {
+    tsk_error_reset();
+    Session session(sink, limits_);
+    return session.readMedia(media_, "", 0);
+}
+
+}  // namespace kiosk::scan
