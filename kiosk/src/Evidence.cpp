@@ -85,7 +85,8 @@ std::string caseText(const Report& report, const Evidence& ev, const std::string
 
 bool isEvidenceFinding(proto::ReasonCode code) {
     using proto::ReasonCode;
-    return code == ReasonCode::Infected || code == ReasonCode::BlockedFileType || code == ReasonCode::TypeMismatch;
+    return code == ReasonCode::Infected || code == ReasonCode::BlockedFileType || code == ReasonCode::TypeMismatch ||
+           code == ReasonCode::DeceptiveName;
 }
 
 bool hasEvidenceFindings(const Report& r) {

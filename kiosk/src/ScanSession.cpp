@@ -46,7 +46,8 @@ class Collector {
 public:
     // `manifestOnly`: the files are hashed, not scanned; only what kept the
     // media from being read completely is a reason.
-    Collector(const ScanSettings& s, bool manifestOnly) : policy_(s.blockedNames), settings_(s), manifestOnly_(manifestOnly) {}
+    Collector(const ScanSettings& s, bool manifestOnly)
+        : policy_(s.blockedNames, s.deceptiveNames), settings_(s), manifestOnly_(manifestOnly) {}
 
     void reason(ReasonCode code, std::string path, std::string detail) {
         reasons_.push_back(Reason{code, std::move(path), std::move(detail)});
@@ -72,6 +73,8 @@ public:
         if (hasFd != (e.content == proto::Content::Attached)) return makeError("content descriptor missing or unexpected");
 
         FileRecord rec{e.path, e.size, toHex(e.sha256), ""};
+        if (!manifestOnly_)
+            if (auto d = policy_.checkDeception(e.path)) reason(d->code, e.path, d->detail);
         if (manifestOnly_) {
             if (e.content == proto::Content::Attached) return makeError("file content sent although nothing is scanned");
         } else if (e.content == proto::Content::TooLarge) {
@@ -275,6 +278,7 @@ Result<Report> ScanSession::run(Media& media) {
     struct Held {
         UniqueFd fd;
         FileRecord file;
+        bool flagged = false;   // its name alone already calls for evidence (deceptive-name)
     };
     std::map<std::uint64_t, Held> held;
     // Each worker's first message says it is sandboxed; nothing else is taken before it.
@@ -383,7 +387,8 @@ Result<Report> ScanSession::run(Media& media) {
                         }
                         const FileRecord record{e->path, e->size, toHex(e->sha256), ""};
                         if (options_.evidence && *toScan) {
-                            held.emplace(e->id, Held{UniqueFd(::fcntl(msg.fd.get(), F_DUPFD_CLOEXEC, 3)), record});
+                            held.emplace(e->id, Held{UniqueFd(::fcntl(msg.fd.get(), F_DUPFD_CLOEXEC, 3)), record,
+                                                     c.evidenceSince(reasonsBefore)});
                         } else if (options_.evidence && c.evidenceSince(reasonsBefore)) {
                             // Found by its name alone (empty, or over the scan limit): no content to hold.
                             if (auto kept = options_.evidence->keep(-1, record); !kept)
@@ -472,7 +477,7 @@ Result<Report> ScanSession::run(Media& media) {
                     st = c.result(*res);
                     if (auto h = held.find(res->id); st && h != held.end()) {
                         // Kept as evidence if it has a finding; let go of it at once if not.
-                        if (c.evidenceSince(reasonsBefore))
+                        if (h->second.flagged || c.evidenceSince(reasonsBefore))
                             if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
                                 c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
                         held.erase(h);

@@ -35,7 +35,8 @@ struct Media;
 inline constexpr const char* kCaseFile = "case.json";
 inline constexpr const char* kImageFile = "media.img";
 
-// The findings whose files are kept: infected, blocked-file-type, type-mismatch.
+// The findings whose files are kept: infected, blocked-file-type, type-mismatch,
+// deceptive-name.
 bool isEvidenceFinding(proto::ReasonCode code);
 bool hasEvidenceFindings(const Report& r);
 

@@ -159,3 +159,22 @@ facility = "authpriv"
     CHECK_THAT(err("[syslog]\nhostname = \"ward 3\"\n"), Catch::StartsWith("s.toml:2:") && Catch::Contains("printable ASCII"));
     CHECK_THAT(err("syslog = \"a:1\"\n"), Catch::StartsWith("s.toml:1:") && Catch::Contains("must be a table"));
 }
+
+TEST_CASE("The fail-closed keys: deceptive names on by default, disk images inside disk images bounded", "[Config]") {
+    auto d = parseConfig("", "empty.toml");
+    REQUIRE(d.ok());
+    CHECK(d->scan.deceptiveNames);
+    CHECK(d->scan.maxImageDepth == 3);
+    CHECK(d->scan.maxImageBytes == 512ull << 30);
+    auto c = parseConfig("[scan]\ndeceptive_names = false\nmax_image_depth = 1\nmax_image_bytes = \"64GiB\"\n", "k.toml");
+    REQUIRE(c.ok());
+    CHECK_FALSE(c->scan.deceptiveNames);
+    CHECK(c->scan.maxImageDepth == 1);
+    CHECK(c->scan.maxImageBytes == 64ull << 30);
+    auto bad = parseConfig("[scan]\ndeceptive_names = \"no\"\n", "k.toml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::StartsWith("k.toml:2:") && Catch::Contains("true or false"));
+    auto deep = parseConfig("[scan]\nmax_image_depth = 99\n", "k.toml");
+    REQUIRE_FALSE(deep.ok());
+    CHECK_THAT(deep.error().message, Catch::Contains("between 0 and 16"));
+}
