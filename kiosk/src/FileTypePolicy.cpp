@@ -160,8 +160,8 @@ std::optional<TypeFinding> FileTypePolicy::checkDeception(const std::string& pat
     }
     for (std::size_t k = 0; k < chars.size(); ++k) {
         const auto [cp, at] = chars[k];
-        const bool nearDot = dot != std::string::npos &&
-                             ((k + 1 < chars.size() && chars[k + 1].second == dot) || (k > 0 && chars[k - 1].second == dot));
+        // Beside any dot: "写真<U+3000>.jpg.exe" hides the inner extension's gap too.
+        const bool nearDot = (k + 1 < chars.size() && chars[k + 1].first == '.') || (k > 0 && chars[k - 1].first == '.');
         if (isBidiControl(cp)) {
             shown += visible(cp);
             because("a bidirectional control character, which makes the name show its characters in another order");
@@ -170,7 +170,7 @@ std::optional<TypeFinding> FileTypePolicy::checkDeception(const std::string& pat
             because("an invisible character");
         } else if (isOtherSpace(cp) && nearDot) {
             shown += visible(cp);
-            because("a look-alike space beside the extension's dot");
+            because("a look-alike space beside a dot of the extension");
         } else {
             shown += name.substr(at, k + 1 < chars.size() ? chars[k + 1].second - at : name.size() - at);
         }

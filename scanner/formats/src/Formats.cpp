@@ -239,7 +239,15 @@ std::optional<Identity> identify(std::span<const std::uint8_t> h, std::span<cons
 }
 
 bool isMedia(const Identity& i) {
-    return i.kind == Kind::FilesystemImage || i.kind == Kind::DiskImage || i.kind == Kind::VirtualDisk;
+    switch (i.format) {
+        case Format::Fat:
+        case Format::Ntfs:
+        case Format::Exfat:
+        case Format::Ext:
+        case Format::HfsPlus:
+        case Format::Iso9660: return true;
+        default: return i.kind == Kind::DiskImage || i.kind == Kind::VirtualDisk;
+    }
 }
 
 const char* formatName(Format f) {

@@ -56,8 +56,10 @@ inline constexpr std::size_t kTailBytes = 512;
 std::optional<Identity> identify(std::span<const std::uint8_t> head, std::span<const std::uint8_t> tail,
                                  std::uint64_t size);
 
-// Whether the identity is a filesystem, disk or virtual-disk image: what the
-// media reader opens as media of its own.
+// Whether the media reader opens content of this identity as media of its
+// own when it is a file on the stick: the filesystems it reads (FAT, NTFS,
+// exFAT, ext2/3/4, HFS+, ISO 9660), disks (MBR, GPT) and virtual disks. Other
+// filesystem images (squashfs, UDF, XFS, ...) are not media: nobody opens them.
 bool isMedia(const Identity& id);
 
 const char* formatName(Format format);   // "squashfs", "vhdx": stable, for reports and tests
