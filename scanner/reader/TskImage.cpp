@@ -54,4 +54,11 @@ std::string lastError(const char* fallback) {
     return printableName(s);
 }
 
+Failure lastFailure(const char* fallback) {
+    const std::uint32_t e = tsk_error_get_errno();
+    const bool corrupt = e == TSK_ERR_FS_BLK_NUM || e == TSK_ERR_FS_INODE_NUM || e == TSK_ERR_FS_INODE_COR ||
+                         e == TSK_ERR_FS_CORRUPT || e == TSK_ERR_FS_MAGIC;
+    return Failure{corrupt ? proto::ReasonCode::CorruptFilesystem : proto::ReasonCode::ReadError, lastError(fallback)};
+}
+
 }  // namespace kiosk::scan::tsk

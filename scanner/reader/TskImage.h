@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ByteSource.h"
+#include "qkiosk/protocol/Messages.h"
 
 namespace kiosk::scan::tsk {
 
@@ -39,5 +40,15 @@ ImgPtr openImage(const ByteSource& source);
 
 // libtsk's last error as one printable line (or `fallback`), and the error cleared.
 std::string lastError(const char* fallback);
+
+// The same, with the reason code it calls for: libtsk's own word that the
+// filesystem contradicts itself (a block or inode number out of range, a
+// corrupt inode or structure) is a corrupt filesystem; anything else,
+// unreadable bytes included, a read error.
+struct Failure {
+    proto::ReasonCode code;
+    std::string text;
+};
+Failure lastFailure(const char* fallback);
 
 }  // namespace kiosk::scan::tsk

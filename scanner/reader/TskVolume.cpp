@@ -65,8 +65,8 @@ public:
             pending.pop_back();
             tsk::DirPtr dir(tsk_fs_dir_open_meta(fs_, inum));
             if (!dir) {
-                auto s = v_.problem(ReasonCode::ReadError, dirPath,
-                                    "directory could not be read: " + tsk::lastError("directory open failed"));
+                const auto why = tsk::lastFailure("directory open failed");
+                auto s = v_.problem(why.code, dirPath, "directory could not be read: " + why.text);
                 if (!s) return s;
                 continue;
             }
@@ -85,8 +85,8 @@ public:
                 }
                 tsk::FilePtr file(tsk_fs_dir_get(dir.get(), i));
                 if (!file) {
-                    auto s = v_.problem(ReasonCode::ReadError, dirPath,
-                                        "a directory entry could not be read: " + tsk::lastError("entry read failed"));
+                    const auto why = tsk::lastFailure("entry read failed");
+                    auto s = v_.problem(why.code, dirPath, "a directory entry could not be read: " + why.text);
                     if (!s) return s;
                     continue;
                 }
@@ -149,7 +149,8 @@ private:
         if (n == "." || n == ".." || n.empty()) return {};
         const std::string path = dirPath + std::string(n);
         if (!file->meta) {
-            return v_.problem(ReasonCode::ReadError, path, "the entry's metadata cannot be read: " + tsk::lastError("no metadata"));
+            const auto why = tsk::lastFailure("no metadata");
+            return v_.problem(why.code, path, "the entry's metadata cannot be read: " + why.text);
         }
         if (TSK_FS_IS_DIR_META(file->meta->type) && tooLargeForVolume(file->meta)) return impossibleDirectory(path + "/", file->meta);
         if (isFilesystemMetadata(file, dirPath)) return {};
