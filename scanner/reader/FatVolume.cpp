@@ -841,7 +841,10 @@ private:
         const std::uint32_t size = dir ? 0 : le32(e + 28);
         const std::string shortForm = shortName(e);
         const bool hasLong = f.lfn.take(e, units_);
-        const std::string name = hasLong ? utf8FromUtf16(units_.data(), units_.size()) : shortForm;
+        std::string name = hasLong ? utf8FromUtf16(units_.data(), units_.size()) : shortForm;
+        // An 8.3 name of spaces only (a bad name, reported below) is no name at
+        // all: it is kept as its 11 raw bytes, so that its path is never the folder's.
+        if (name.empty()) name.assign(reinterpret_cast<const char*>(e), 11);
 
         const auto idx = static_cast<std::uint32_t>(nodes_.size());
         Node n;

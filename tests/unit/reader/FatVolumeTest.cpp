@@ -218,14 +218,15 @@ public:
     std::map<std::string, std::string> files;   // path -> bytes read
     std::vector<std::string> order;             // paths as reported
     std::vector<std::string> unreadable;        // files whose content could not be read
+    std::uint64_t maxRead = ~0ull;              // bytes read of each file
 
     Status file(const std::string& path, std::uint64_t size, const ContentReader& read) override {
         order.push_back(path);
         std::string content;
         FileSource src(read, size);
         std::vector<std::uint8_t> buf(7 * 1024);   // not a multiple of the cluster size, on purpose
-        for (std::uint64_t off = 0; off < size;) {
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
+        for (std::uint64_t off = 0, end = std::min(size, maxRead); off < end;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), end - off));
             if (!src.readAt(off, std::span(buf.data(), n))) {
                 unreadable.push_back(path);
                 break;
@@ -834,6 +835,15 @@ TEST_CASE("Folder damage is corrupt and never walked twice", "[FatVolume]") {
         CHECK(rec.has(ReasonCode::CorruptFilesystem, "T/O.BIN", "short name has characters FAT does not allow"));
         fsckComplains(d.dir, d.bytes);
     }
+    SECTION("a name of spaces only is kept as its raw bytes, never the folder's own path") {
+        // Found by fuzz_fat_volume: the file's path was "", the volume's.
+        std::memcpy(d.bytes.data() + findEntry(d.bytes, "TWO     BIN"), "           ", 11);
+        const Recorder rec = walk(d.bytes);
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "           ", "short name has characters FAT does not allow"));
+        CHECK(rec.files.count("           ") == 1);
+        CHECK(rec.files.count("") == 0);
+    }
     SECTION("0x05 stands for 0xE5") {
         d.bytes[findEntry(d.bytes, "TWO     BIN")] = 0x05;
         const Recorder rec = walk(d.bytes);
@@ -992,4 +1002,68 @@ TEST_CASE("A volume of 4,085 clusters is ambiguous: Windows reads it as FAT12, L
     REQUIRE(vol->walk(rec).ok());
     INFO(rec.describe());
     CHECK(rec.has(ReasonCode::AmbiguousLayout, "", "Windows reads its FAT as FAT12"));
+}
+
+// ------------------------------------------------------------------ fuzz inputs
+
+namespace {
+const fs::path kFuzz = fs::path(QKIOSK_FUZZ_REGRESSIONS).parent_path();
+
+Recorder walkFile(const fs::path& p, std::string* type = nullptr) {
+    const Bytes bytes = load(p);
+    MemorySource media(bytes);
+    auto vol = FatVolume::open(media, 0, bytes.size());
+    INFO(p.filename().string() << ": " << (vol ? "" : vol.error().message));
+    REQUIRE(vol.ok());
+    if (type) *type = vol->type();
+    Recorder rec;
+    REQUIRE(vol->walk(rec).ok());
+    return rec;
+}
+}  // namespace
+
+TEST_CASE("The fuzz seeds are sound volumes of each FAT type", "[FatVolume]") {
+    std::string numbers;
+    for (int i = 1; i <= 400; ++i) numbers += std::to_string(i) + "\n";
+    const std::map<std::string, std::string> files{{"HELLO.TXT", "hello from a fuzz seed\n"},
+                                                   {"empty", ""},
+                                                   {"hidden.dat", "hidden\n"},
+                                                   {"docs/numbers.txt", numbers},
+                                                   {"docs/A long file name.txt", "a long file name\n"},
+                                                   {"docs/検査結果_2026年度.txt", "放射線科\n"}};
+    for (const auto& [seed, type] : std::map<std::string, std::string>{{"fat12-48k", "fat12"},
+                                                                      {"fat12-4k-sectors-64k", "fat12"},
+                                                                      {"fat16-cut-48k", "fat16"},
+                                                                      {"fat32-100-clusters", "fat32"}}) {
+        INFO(seed);
+        std::string got;
+        const Recorder rec = walkFile(kFuzz / "corpus" / "fuzz_fat_volume" / seed, &got);
+        INFO(rec.describe());
+        CHECK(got == type);
+        CHECK(rec.files == files);
+        if (seed == "fat16-cut-48k") {   // the first 48 KiB of a 2.2 MB volume
+            REQUIRE(rec.problems.size() == 1);
+            CHECK(rec.has(ReasonCode::ReadError, "", "larger than the media holds"));
+        } else {
+            CHECK(rec.problems.empty());
+        }
+    }
+}
+
+TEST_CASE("Inputs the FAT fuzzer found are read to the end", "[FatVolume]") {
+    const fs::path dir = kFuzz / "regressions" / "fuzz_fat_volume";
+    if (!fs::exists(dir)) return;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        // A hang fails the test in a minute.
+        ::alarm(60);
+        const Bytes bytes = load(e.path());
+        MemorySource media(bytes);
+        auto vol = FatVolume::open(media, 0, bytes.size());
+        if (vol) {
+            Recorder rec;
+            rec.maxRead = 1 << 20;   // crafted volumes claim files of 4 GiB
+            CHECK(vol->walk(rec).ok());
+        }
+        ::alarm(0);
+    }
 }
