@@ -182,49 +182,84 @@ std::string foldCase(std::string s) {
     return s;
 }
 
-// The long name entries before a short entry, checked as Windows and Linux
-// check them: a sequence that starts with the 0x40 entry and counts down to 1
-// without a gap, every part with the same checksum, which must be the short
-// name's. Anything else is ignored and the short name is used.
+// The long name entries before a short entry, assembled as one operating
+// system assembles them. Windows (fastfat's FatLocateDirent) and Linux
+// (fat_parse_long) agree on the common case: a run that starts with the 0x40
+// entry, counts down to 1 without a gap, carries one checksum, and ends just
+// before the short entry whose checksum that is; anything else is ignored and
+// the short name is used. They differ at the edges, where a crafted stick
+// can give one file two names: Windows also wants each entry's cluster field
+// 0 and the units after the name's terminator 0xFFFF, ends the name at a
+// terminator in its last entry only, restarts on an 0x40 entry in mid-run
+// (which Linux takes as the next part if its number fits), and refuses the
+// whole folder when a run starts with number 0.
 class LongName {
 public:
+    enum class Rules { Windows, Linux };
+    explicit LongName(Rules rules) : rules_(rules) {}
+
     void reset() { active_ = false; }
 
     void add(const std::uint8_t* e) {
         const int seq = e[0] & ~0x40;
-        if (e[0] & 0x40) {
-            if (seq < 1 || seq > 20) return reset();
-            active_ = true;
-            count_ = seq;
-            next_ = seq;
-            checksum_ = e[13];
-        } else if (!active_ || seq != next_ || next_ == 0 || e[13] != checksum_) {
-            return reset();
+        const bool last = (e[0] & 0x40) != 0;
+        const bool zero = le16(e + 26) == 0;
+        const bool windows = rules_ == Rules::Windows;
+        if (active_ && next_ > 0 && seq == next_ && e[13] == checksum_ && (!windows || (!last && zero))) {
+            store(seq, e);
+            --next_;
+            return;
         }
-        std::uint16_t* at = units_.data() + (seq - 1) * 13;
-        for (int i = 0; i < 5; ++i) at[i] = le16(e + 1 + 2 * i);
-        for (int i = 0; i < 6; ++i) at[5 + i] = le16(e + 14 + 2 * i);
-        for (int i = 0; i < 2; ++i) at[11 + i] = le16(e + 28 + 2 * i);
-        --next_;
+        active_ = false;
+        if (!last || seq > 20 || (windows && !zero)) return;
+        if (seq == 0) {
+            folderRefused_ = windows;
+            return;
+        }
+        store(seq, e);
+        length_ = static_cast<std::size_t>(seq) * 13;
+        if (windows) {
+            // The terminator, if any, in this entry, and nothing but 0xFFFF after it.
+            const std::size_t from = static_cast<std::size_t>(seq - 1) * 13;
+            std::size_t n = from;
+            while (n < length_ && units_[n] != 0) ++n;
+            for (std::size_t i = n + 1; i < length_; ++i)
+                if (units_[i] != 0xFFFF) return;
+            length_ = n;
+        }
+        active_ = true;
+        next_ = seq - 1;
+        checksum_ = e[13];
     }
 
-    // The long name that belongs to short entry `e`, or nothing; the state is reset.
+    // The long name that belongs to short entry `e`, if any; the state is reset.
     bool take(const std::uint8_t* e, std::vector<std::uint16_t>& out) {
         const bool ok = active_ && next_ == 0 && shortNameChecksum(e) == checksum_;
         active_ = false;
         if (!ok) return false;
-        const std::size_t total = static_cast<std::size_t>(count_) * 13;
-        std::size_t n = 0;
-        while (n < total && units_[n] != 0) ++n;
+        std::size_t n = length_;
+        if (rules_ == Rules::Linux) n = static_cast<std::size_t>(std::find(units_.begin(), units_.begin() + n, 0) - units_.begin());
         out.assign(units_.begin(), units_.begin() + static_cast<std::ptrdiff_t>(n));
         return n > 0;
     }
 
+    // Windows met a run numbered 0 and reports the folder corrupt.
+    bool folderRefused() const { return folderRefused_; }
+
 private:
+    void store(int seq, const std::uint8_t* e) {
+        std::uint16_t* at = units_.data() + (seq - 1) * 13;
+        for (int i = 0; i < 5; ++i) at[i] = le16(e + 1 + 2 * i);
+        for (int i = 0; i < 6; ++i) at[5 + i] = le16(e + 14 + 2 * i);
+        for (int i = 0; i < 2; ++i) at[11 + i] = le16(e + 28 + 2 * i);
+    }
+
+    Rules rules_;
     std::array<std::uint16_t, 20 * 13> units_{};
     bool active_ = false;
-    int count_ = 0;
-    int next_ = 0;   // the sequence number expected next; 0 once 1 was read
+    bool folderRefused_ = false;
+    std::size_t length_ = 0;   // units of the name (Windows: up to the terminator)
+    int next_ = 0;             // the number expected next; 0 once 1 was read
     std::uint8_t checksum_ = 0;
 };
 
@@ -362,7 +397,7 @@ std::string FatVolume::readLabel(const std::uint8_t* b) const {
         for (std::size_t at = 0; at + kDirEntry <= bytes.size(); at += kDirEntry) {
             const std::uint8_t* e = bytes.data() + at;
             if (e[0] == 0x00) return true;
-            if (e[0] == 0xE5 || (e[11] & 0x3F) == 0x0F || !(e[11] & 0x08)) continue;
+            if (e[0] == 0xE5 || e[11] == 0x0F || !(e[11] & 0x08)) continue;
             found = trim(e);
             have = true;
             return true;
@@ -442,12 +477,18 @@ private:
     // One folder being read.
     struct Folder {
         std::uint32_t node = 0;
-        LongName lfn;
+        LongName onWindows{LongName::Rules::Windows};   // the name reported
+        LongName onLinux{LongName::Rules::Linux};       // compared with it
         std::uint32_t slot = 0;      // 32-byte entries read so far
         bool ended = false;          // an end marker (0x00) was seen
         bool afterEnd = false;       // ... and a live entry after it
         int dots = 0, dotDots = 0;
         std::unordered_set<std::string> names;   // long and short names, case folded
+
+        void resetNames() {
+            onWindows.reset();
+            onLinux.reset();
+        }
     };
 
     // ---------------------------------------------------------------- problems
@@ -753,7 +794,7 @@ private:
             }
             for (std::size_t off = 0; off + kDirEntry <= buf.size() && !tooMany_; off += kDirEntry) {
                 if (!bad.empty() && overlaps(bad, off, kDirEntry)) {
-                    f.lfn.reset();
+                    f.resetNames();
                     ++f.slot;
                     continue;
                 }
@@ -781,6 +822,13 @@ private:
                 });
                 !s)
                 return s;
+        if (f.onWindows.folderRefused())
+            if (auto s = corrupt(d, [&] {
+                    return describe(d) + " has a long name entry numbered 0: Windows refuses to list the folder "
+                                         "(it is corrupt), Linux lists it";
+                });
+                !s)
+                return s;
         if (d == 0 || tooMany_) return {};
         if (f.dots == 0)
             if (auto s = corrupt(d, [&] { return describe(d) + " has no '.' entry"; }); !s) return s;
@@ -800,11 +848,11 @@ private:
             // Free, and Windows reads the folder no further; Linux takes it
             // for a free entry and reads on, so what follows is read too.
             f.ended = true;
-            f.lfn.reset();
+            f.resetNames();
             return {};
         }
         if (e[0] == 0xE5) {
-            f.lfn.reset();
+            f.resetNames();
             return {};
         }
         if (f.ended && !f.afterEnd) {
@@ -816,19 +864,20 @@ private:
             if (!s) return s;
         }
         const std::uint8_t attr = e[11];
-        if ((attr & 0x3F) == 0x0F) {
-            f.lfn.add(e);
+        if (attr == 0x0F) {   // exactly, for Windows and Linux alike (other bits make it a label)
+            f.onWindows.add(e);
+            f.onLinux.add(e);
             return {};
         }
         if (attr & 0x08) {   // the volume label, or a label bit on anything: no file for Windows or Linux
-            f.lfn.reset();
+            f.resetNames();
             return {};
         }
         static constexpr std::uint8_t kDot[11] = {'.', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
         static constexpr std::uint8_t kDotDot[11] = {'.', '.', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
         const bool dot = std::memcmp(e, kDot, 11) == 0;
         if (dot || std::memcmp(e, kDotDot, 11) == 0) {
-            f.lfn.reset();
+            f.resetNames();
             return dotEntry(f, e, dot);
         }
         if (nodes_.size() >= kMaxNodes) {
@@ -840,11 +889,14 @@ private:
         const std::uint32_t first = firstCluster(e, g_.bits);
         const std::uint32_t size = dir ? 0 : le32(e + 28);
         const std::string shortForm = shortName(e);
-        const bool hasLong = f.lfn.take(e, units_);
+        const bool hasLong = f.onWindows.take(e, units_);
         std::string name = hasLong ? utf8FromUtf16(units_.data(), units_.size()) : shortForm;
+        const bool linuxLong = f.onLinux.take(e, linuxUnits_);
+        std::string linuxName = linuxLong ? utf8FromUtf16(linuxUnits_.data(), linuxUnits_.size()) : shortForm;
         // An 8.3 name of spaces only (a bad name, reported below) is no name at
         // all: it is kept as its 11 raw bytes, so that its path is never the folder's.
-        if (name.empty()) name.assign(reinterpret_cast<const char*>(e), 11);
+        for (std::string* n : {&name, &linuxName})
+            if (n->empty()) n->assign(reinterpret_cast<const char*>(e), 11);
 
         const auto idx = static_cast<std::uint32_t>(nodes_.size());
         Node n;
@@ -869,6 +921,13 @@ private:
                 !s)
                 return s;
         if (auto s = checkDuplicate(f, idx, foldCase(shortForm), hasLong ? foldCase(name) : std::string()); !s) return s;
+        if (linuxName != name)
+            if (auto s = report(ReasonCode::AmbiguousLayout, idx, [&] {
+                    return describe(idx) + ": Windows shows it under this name, Linux as \"" + linuxName +
+                           "\" (its long name entries are read differently)";
+                });
+                !s)
+                return s;
 
         if (const std::string why = badFirstCluster(first, dir, size); !why.empty())
             return corrupt(idx, [&] { return describe(idx) + ": " + why; });
@@ -1081,7 +1140,8 @@ private:
     std::vector<Node> nodes_;           // [0] is the root folder
     std::string names_;                 // every node's name, one after the other
     std::vector<std::pair<std::uint32_t, std::uint32_t>> runs_;   // the chain being claimed, as runs
-    std::vector<std::uint16_t> units_;  // the long name being decoded
+    std::vector<std::uint16_t> units_;       // the long name being decoded, as Windows reads it
+    std::vector<std::uint16_t> linuxUnits_;  // and as Linux does
     std::vector<Collision> collisions_;
     std::uint64_t moreCollisions_ = 0;
     bool tooMany_ = false;

@@ -884,6 +884,43 @@ TEST_CASE("Long names that do not match their short entry are ignored, as Window
         const Recorder rec = walk(bytes);
         CHECK(rec.files.count("HOLIDA~1.JPG") == 1);
     }
+    // Where Windows (fastfat) and Linux (fat_parse_long) part ways, the file
+    // is reported under Windows' name and the two names are a problem.
+    SECTION("a cluster field that is not 0: Windows shows the short name, Linux the long one") {
+        put16(bytes, sfn - 32 + 26, 7);
+        const Recorder rec = walk(bytes);
+        INFO(rec.describe());
+        CHECK(rec.files.count("HOLIDA~1.JPG") == 1);
+        CHECK(rec.has(ReasonCode::AmbiguousLayout, "HOLIDA~1.JPG", "Linux as \"holiday photo.jpg\""));
+    }
+    SECTION("units after the terminator that are not 0xFFFF: Windows shows the short name, Linux the long one") {
+        put16(bytes, sfn - 64 + 30, 'A');   // the last unit of the last entry
+        const Recorder rec = walk(bytes);
+        INFO(rec.describe());
+        CHECK(rec.files.count("HOLIDA~1.JPG") == 1);
+        CHECK(rec.has(ReasonCode::AmbiguousLayout, "HOLIDA~1.JPG", "Linux as \"holiday photo.jpg\""));
+    }
+    SECTION("an 0x40 entry in mid-run: Windows starts a new name there, Linux reads on") {
+        bytes[sfn - 32] = 0x40 | 1;
+        const Recorder rec = walk(bytes);
+        INFO(rec.describe());
+        CHECK(rec.files.count("holiday photo") == 1);   // its first 13 characters
+        CHECK(rec.has(ReasonCode::AmbiguousLayout, "holiday photo", "Linux as \"holiday photo.jpg\""));
+    }
+    SECTION("a run numbered 0: Windows refuses the whole folder") {
+        bytes[sfn - 64] = 0x40;
+        const Recorder rec = walk(bytes);
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "", "long name entry numbered 0: Windows refuses to list the folder"));
+        CHECK(rec.files.count("HOLIDA~1.JPG") == 1);
+    }
+    SECTION("an entry with more attribute bits than 0x0F is a label for both, not a long name") {
+        bytes[sfn - 64 + 11] = 0x4F;
+        const Recorder rec = walk(bytes);
+        INFO(rec.describe());
+        CHECK(rec.problems.empty());
+        CHECK(rec.files.count("HOLIDA~1.JPG") == 1);
+    }
     SECTION("a long name holding a '/'") {
         bytes[sfn - 32 + 1] = '/';
         const Recorder rec = walk(bytes);
