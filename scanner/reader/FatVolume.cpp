@@ -71,11 +71,13 @@ std::uint32_t decodeEntry(const std::uint8_t* bytes, std::uint64_t base, std::ui
 // Whole entries in the first `bytes` bytes of a copy.
 std::uint64_t entriesIn(std::uint64_t bytes, int bits) { return bits == 12 ? bytes * 2 / 3 : bytes / (bits / 8); }
 
-// Byte ranges of a FAT copy that could not be read (a few, sorted).
-using BadRanges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
-bool overlaps(const BadRanges& bad, std::uint64_t from, std::uint64_t len) {
-    for (const auto& [a, b] : bad)
-        if (from < b && a < from + len) return true;
+// The sectors of a stretch of the volume that could not be read, one flag
+// per sector from the stretch's start; empty when every sector was read.
+using BadSectors = std::vector<bool>;
+bool touchesBad(const BadSectors& bad, std::uint64_t from, std::uint64_t len, std::uint32_t sector) {
+    if (bad.empty()) return false;
+    for (std::uint64_t i = from / sector; i <= (from + len - 1) / sector; ++i)
+        if (i < bad.size() && bad[i]) return true;
     return false;
 }
 
@@ -390,9 +392,9 @@ std::string FatVolume::readLabel(const std::uint8_t* b) const {
         while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
         return s == "NO NAME" ? std::string() : s;
     };
-    // Returns true to stop: the label entry or the end marker was found.
     std::string found;
     bool have = false;
+    // True to stop: the label entry or the end marker was found.
     auto scan = [&](std::span<const std::uint8_t> bytes) {
         for (std::size_t at = 0; at + kDirEntry <= bytes.size(); at += kDirEntry) {
             const std::uint8_t* e = bytes.data() + at;
@@ -538,11 +540,13 @@ private:
             });
             if (!s) return s;
         }
-        if (g_.bits == 16 && g_.clusters < kWindowsFat12Max)
-            return report(ReasonCode::AmbiguousLayout, 0, [&] {
+        if (g_.bits == 16 && g_.clusters < kWindowsFat12Max) {
+            auto s = report(ReasonCode::AmbiguousLayout, 0, [&] {
                 return "the volume has " + num(g_.clusters) +
                        " clusters: Windows reads its FAT as FAT12, Linux and the FAT specification as FAT16";
             });
+            if (!s) return s;
+        }
         if (!g_.mirrored && g_.activeFat >= g_.fats)
             return corrupt(0, [&] {
                 return "the boot sector turns FAT mirroring off and makes FAT copy " + num(g_.activeFat + 1) +
@@ -552,18 +556,20 @@ private:
         return {};
     }
 
-    // Reads `buf` from volume byte `at`; where that fails, sector by sector,
-    // so that a bad sector costs only its own bytes. Unreadable sectors are
-    // zero-filled and added to `bad` (offsets from `base`).
-    Status readSectors(std::uint64_t at, std::span<std::uint8_t> buf, BadRanges& bad, std::uint64_t base) const {
+    // Reads `buf` (whole sectors) from volume byte `at`; where that fails,
+    // sector by sector, so that a bad sector costs only its own bytes.
+    // Unreadable sectors are zero-filled and flagged in `bad`.
+    Status readSectors(std::uint64_t at, std::span<std::uint8_t> buf, BadSectors& bad) const {
+        bad.clear();
         if (vol_.readAt(at, buf)) return {};
         Status first;
         const std::size_t sector = g_.bytesPerSector;
+        bad.assign((buf.size() + sector - 1) / sector, false);
         for (std::size_t done = 0; done < buf.size(); done += sector) {
             const auto part = buf.subspan(done, std::min(sector, buf.size() - done));
             if (auto s = vol_.readAt(at + done, part); !s) {
                 std::fill(part.begin(), part.end(), std::uint8_t{0});
-                bad.emplace_back(at + done - base, at + done - base + part.size());
+                bad[done / sector] = true;
                 if (first) first = s;
             }
         }
@@ -579,7 +585,7 @@ private:
 
     std::uint32_t fat(std::uint32_t n) const {
         if (n >= entries_) return kUnknown;
-        if (!fatBad_.empty() && overlaps(fatBad_, entryOffset(n, g_.bits), entryWidth(g_.bits))) return kUnknown;
+        if (touchesBad(fatBad_, entryOffset(n, g_.bits), entryWidth(g_.bits), g_.bytesPerSector)) return kUnknown;
         return decodeEntry(fat_.data(), 0, n, g_.bits);
     }
 
@@ -592,9 +598,15 @@ private:
         fat_.assign(present, 0);
         fatBad_.clear();
         Status firstError;
+        BadSectors bad;
+        const std::uint32_t sector = g_.bytesPerSector;
         for (std::uint64_t done = 0; done < present; done += kFatChunk) {
             const auto part = std::span(fat_).subspan(done, std::min<std::uint64_t>(kFatChunk, present - done));
-            if (auto s = readSectors(start + done, part, fatBad_, start); !s && firstError) firstError = s;
+            if (auto s = readSectors(start + done, part, bad); !s && firstError) firstError = s;
+            if (bad.empty()) continue;
+            fatBad_.resize((present + sector - 1) / sector, false);
+            for (std::size_t i = 0; i < bad.size(); ++i)
+                if (bad[i]) fatBad_[done / sector + i] = true;
         }
         entries_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(entriesIn(present, g_.bits), g_.maxCluster() + 1ull));
         if (!firstError) {
@@ -615,16 +627,15 @@ private:
         const std::uint64_t present = std::min<std::uint64_t>(fatPresent(k), fat_.size());
         const std::uint64_t start = g_.fatStart + k * g_.fatBytes;
         std::vector<std::uint8_t> chunk;
-        BadRanges bad;
+        BadSectors bad;
         for (std::uint64_t done = 0; done < present; done += kFatChunk) {
             chunk.resize(std::min<std::uint64_t>(kFatChunk, present - done));
-            bad.clear();
-            (void)readSectors(start + done, chunk, bad, start);   // what cannot be read is not compared
+            (void)readSectors(start + done, chunk, bad);   // what cannot be read is not compared
             if (bad.empty() && fatBad_.empty() && std::memcmp(chunk.data(), fat_.data() + done, chunk.size()) == 0) continue;
             const auto from = static_cast<std::uint32_t>(entriesIn(done, g_.bits));
             const auto to = static_cast<std::uint32_t>(std::min<std::uint64_t>(entriesIn(done + chunk.size(), g_.bits), entries_));
             for (std::uint32_t n = std::max<std::uint32_t>(from, 2); n < to; ++n) {
-                if (overlaps(bad, entryOffset(n, g_.bits), entryWidth(g_.bits))) continue;
+                if (touchesBad(bad, entryOffset(n, g_.bits) - done, entryWidth(g_.bits), g_.bytesPerSector)) continue;
                 const std::uint32_t mine = fat(n);
                 const std::uint32_t theirs = decodeEntry(chunk.data(), done, n, g_.bits);
                 if (mine == kUnknown || mine == theirs) continue;
@@ -781,11 +792,10 @@ private:
         f.node = d;
         nodes_[d].childBegin = nodes_[d].childEnd = static_cast<std::uint32_t>(nodes_.size());
         std::vector<std::uint8_t> buf;
-        BadRanges bad;
+        BadSectors bad;
         auto readPart = [&](std::uint64_t at, std::size_t len) -> Status {
             buf.resize(len);
-            bad.clear();
-            if (auto s = readSectors(at, buf, bad, at); !s) {
+            if (auto s = readSectors(at, buf, bad); !s) {
                 readFailed_ = true;
                 auto p = report(ReasonCode::ReadError, d, [&] {
                     return describe(d) + ": some of its entries cannot be read: " + s.error().message;
@@ -793,7 +803,7 @@ private:
                 if (!p) return p;
             }
             for (std::size_t off = 0; off + kDirEntry <= buf.size() && !tooMany_; off += kDirEntry) {
-                if (!bad.empty() && overlaps(bad, off, kDirEntry)) {
+                if (touchesBad(bad, off, kDirEntry, g_.bytesPerSector)) {
                     f.resetNames();
                     ++f.slot;
                     continue;
@@ -1133,7 +1143,7 @@ private:
     VolumeVisitor& v_;
 
     std::vector<std::uint8_t> fat_;     // the copy Windows reads, as far as the media holds it
-    BadRanges fatBad_;                  // its bytes that could not be read
+    BadSectors fatBad_;                 // its sectors that could not be read
     std::uint32_t entries_ = 0;         // entries in fat_ (at most the last cluster + 1)
     std::vector<bool> claimed_;         // clusters that belong to a file or folder
 

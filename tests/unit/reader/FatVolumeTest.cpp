@@ -1008,6 +1008,38 @@ TEST_CASE("Unreadable sectors are read errors for the file on them, and the walk
     CHECK(rec.files.at("DIR/INNER.TXT") == "inside the folder\n");
 }
 
+TEST_CASE("An unreadable sector of the FAT or of a folder is a read error, and what it held is unknown, not guessed", "[FatVolume]") {
+    requireTools();
+    Damageable d = damageable(16);
+    const Geo g = geo(d.bytes);
+    MemorySource good(d.bytes);
+    SECTION("the FAT copy read: the chains through it are unknown") {
+        BadSectors media(good, g.fatStart, g.fatStart + 512);   // entries 0 to 255 of copy 1
+        auto vol = FatVolume::open(media, 0, d.bytes.size());
+        REQUIRE(vol.ok());
+        Recorder rec;
+        REQUIRE(vol->walk(rec).ok());
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::ReadError, "", "FAT copy 1 cannot be read completely"));
+        CHECK(rec.has(ReasonCode::ReadError, "THREE.BIN", "cannot be read (an unreadable sector, or past the end of the media)"));
+        CHECK(rec.has(ReasonCode::ReadError, "DIR/", "so its chain is unknown"));
+        // Copy 2 is not compared where copy 1 cannot be read, and nothing is taken for lost.
+        for (const auto& p : rec.problems) CHECK(p.code == ReasonCode::ReadError);
+    }
+    SECTION("a folder: its other sectors are still read") {
+        const std::uint64_t root = g.fatStart + g.fats * g.fatBytes;
+        BadSectors media(good, root, root + 512);   // the root folder's first 16 entries
+        auto vol = FatVolume::open(media, 0, d.bytes.size());
+        REQUIRE(vol.ok());
+        Recorder rec;
+        REQUIRE(vol->walk(rec).ok());
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::ReadError, "", "the root folder: some of its entries cannot be read"));
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "", "some folders could not be read, so some may be theirs"));
+        CHECK(rec.files.empty());
+    }
+}
+
 TEST_CASE("A volume that claims far more than the media holds is read without allocating what it claims", "[FatVolume]") {
     requireTools();
     Damageable d = damageable(32);
