@@ -371,7 +371,10 @@ Result<FatVolume> FatVolume::open(const ByteSource& media, std::uint64_t offset,
         g.activeFat = extFlags & 0x0F;
     }
     // The copy Windows reads: the first while the copies are mirrors, else
-    // the active one. (One that does not exist is a problem walk() reports.)
+    // the active one, as the specification says. (One that does not exist is
+    // a problem walk() reports. The published source of Windows' fastfat
+    // even refuses to mount a FAT32 volume whose mirroring is off; either
+    // way, Linux reads the first copy, so copies that differ are a problem.)
     g.usedFat = !g.mirrored && g.activeFat < g.fats ? g.activeFat : 0;
 
     FatVolume vol(media, g);
@@ -714,12 +717,12 @@ private:
             case End::Shared: return {};
             case End::Free:
                 return corrupt(node, [&] {
-                    return describe(node) + chain + "runs from cluster " + num(r.at) +
-                           " into a free cluster (its FAT entry is 0)";
+                    return describe(node) + chain + "reaches cluster " + num(r.at) +
+                           ", which the FAT marks free (its entry is 0)";
                 });
             case End::Bad:
                 return corrupt(node, [&] {
-                    return describe(node) + chain + "runs from cluster " + num(r.at) + " into a cluster marked bad";
+                    return describe(node) + chain + "reaches cluster " + num(r.at) + ", which the FAT marks bad";
                 });
             case End::Reserved:
                 return corrupt(node, [&] {

@@ -679,7 +679,7 @@ TEST_CASE("Broken cluster chains are corrupt and name the file", "[FatVolume]") 
         fatSet(d.bytes, -1, c1, freeCluster(d.bytes, c3));
         const Recorder rec = walk(d.bytes);
         INFO(rec.describe());
-        CHECK(rec.has(ReasonCode::CorruptFilesystem, "THREE.BIN", "into a free cluster"));
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "THREE.BIN", "which the FAT marks free"));
         CHECK(rec.has(ReasonCode::CorruptFilesystem, "", "2 clusters are marked in use"));
         fsckComplains(d.dir, d.bytes);
     }
@@ -718,6 +718,13 @@ TEST_CASE("Broken cluster chains are corrupt and name the file", "[FatVolume]") 
         INFO(rec.describe());
         CHECK(rec.problems.size() == 1);
         CHECK(rec.has(ReasonCode::CorruptFilesystem, "", "2 clusters are marked in use in the FAT but belong to no file or folder"));
+        fsckComplains(d.dir, d.bytes);
+    }
+    SECTION("a chain that reaches a cluster marked bad") {
+        fatSet(d.bytes, -1, c2, endMark(d.bytes) - 8);
+        const Recorder rec = walk(d.bytes);
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "THREE.BIN", "reaches cluster " + std::to_string(c2) + ", which the FAT marks bad"));
         fsckComplains(d.dir, d.bytes);
     }
     SECTION("bad-cluster marks are not lost clusters") {
