@@ -944,6 +944,13 @@ private:
 
         if (const std::string why = badFirstCluster(first, dir, size); !why.empty())
             return corrupt(idx, [&] { return describe(idx) + ": " + why; });
+        if (dir && le32(e + 28) != 0)   // Windows and Linux ignore it; fsck.fat does not
+            if (auto s = corrupt(idx, [&] {
+                    return describe(idx) + ": its entry gives it a size of " + num(le32(e + 28)) +
+                           " bytes, where a folder's must be 0";
+                });
+                !s)
+                return s;
         if (first == 0) return {};   // an empty file
         const Chain r = claim(first, idx);
         nodes_[idx].clusters = r.clusters;

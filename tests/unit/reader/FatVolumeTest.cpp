@@ -423,6 +423,8 @@ TEST_CASE("Clean FAT12, FAT16 and FAT32 volumes read exactly as mtools reads the
     writeFile(src / "検査結果_2026年度_放射線科.txt", "放射線科の検査結果\n");
     writeFile(src / longName, "240 characters of name\n");
     writeFile(src / "photo.jpg.lnk", "not a picture\n");
+    const std::string disguised = std::string(200, 'p') + ".jpg.lnk";   // libtsk cut such names short
+    writeFile(src / disguised, "a shortcut under a 208-character name\n");
     writeFile(src / "hidden.dat", "hidden\n");
     writeFile(src / "system.sys", "system\n");
     writeFile(src / "Docs" / "Sub Folder" / "deep.txt", "two folders down\n");
@@ -446,13 +448,14 @@ TEST_CASE("Clean FAT12, FAT16 and FAT32 volumes read exactly as mtools reads the
     CHECK(rec.unreadable.empty());
 
     const auto expected = mtoolsFiles(img);
-    CHECK(expected.size() == 13);
+    CHECK(expected.size() == 14);
     CHECK(rec.files == expected);
     CHECK(rec.order.size() == rec.files.size());
     // Names as Windows shows them: NT lowercase flags, long names whole.
     CHECK(rec.files.count("empty.txt") == 1);
     CHECK(rec.files.count("README.TXT") == 1);
     CHECK(rec.files.count(longName) == 1);
+    CHECK(rec.files.count(disguised) == 1);
     CHECK(rec.files.count("検査結果_2026年度_放射線科.txt") == 1);
     CHECK(rec.files.at("onemore.bin").size() == cb + 1);
 }
@@ -827,6 +830,14 @@ TEST_CASE("Folder damage is corrupt and never walked twice", "[FatVolume]") {
         INFO(rec.describe());
         CHECK(rec.has(ReasonCode::AmbiguousLayout, "DIR/", "entries after its end marker"));
         CHECK(rec.files.count("DIR/INNER.TXT") == 1);   // read as Linux reads it
+    }
+    SECTION("a folder entry with a size") {
+        put32(d.bytes, dirEntry + 28, 4096);
+        const Recorder rec = walk(d.bytes);
+        INFO(rec.describe());
+        CHECK(rec.has(ReasonCode::CorruptFilesystem, "DIR/", "a size of 4096 bytes, where a folder's must be 0"));
+        CHECK(rec.files.count("DIR/INNER.TXT") == 1);
+        fsckComplains(d.dir, d.bytes);
     }
     SECTION("two entries with the same name") {
         std::memcpy(d.bytes.data() + findEntry(d.bytes, "TWO     BIN"), "ONE     BIN", 11);
