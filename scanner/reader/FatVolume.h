@@ -58,7 +58,11 @@ public:
     // file is reported as a read-error problem for that file once `v.file`
     // returns, whatever the visitor did with the error. An error return means
     // the visitor failed (its error is passed on); problems with the media are
-    // problems, never errors. May be called more than once.
+    // problems, never errors. Bounded by what the media holds: problems are
+    // listed one by one up to 256, then counted in one last problem; a volume
+    // of more than 2,097,152 files and folders is read that far and is
+    // unscannable. Paths can be of any length (the caller decides what is too
+    // long to report). May be called more than once: the same calls again.
     Status walk(VolumeVisitor& v) const;
 
 private:
