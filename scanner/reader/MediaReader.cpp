@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "FatVolume.h"
 #include "Layout.h"
 #include "TskImage.h"
 #include "TskVolume.h"
@@ -148,6 +149,23 @@ private:
             auto s = sink_.partition(part);
             if (!s) return s;
             return sink_.finding(enc->code, where, enc->detail);
+        }
+        if (FatVolume::looksLikeFat(head)) {
+            // FAT is read by our own reader, which checks it as fsck.fat does;
+            // a FAT boot sector it cannot open is never handed to libtsk.
+            auto fat = FatVolume::open(src, v.offset, length);
+            if (!fat) {
+                auto s = sink_.partition(part);
+                if (!s) return s;
+                return sink_.finding(ReasonCode::CorruptFilesystem, where, "FAT boot sector with impossible parameters: " + fat.error().message);
+            }
+            part.fs = fat->type();
+            part.label = printableName(fat->label());
+            auto s = sink_.partition(part);
+            if (!s) return s;
+            if (v.index == 0) used.emplace_back(v.offset, std::min(fat->extentBytes(), length));
+            Visitor visitor(*this, part.id, where, depth);
+            return fat->walk(visitor);
         }
         const auto identity = formats::identify(head, {}, length);
         auto fs = TskVolume::open(img, v.offset);
