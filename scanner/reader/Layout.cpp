@@ -23,10 +23,11 @@ using formats::Format;
 constexpr std::uint64_t kSector = 512;
 constexpr std::size_t kMaxLogical = 251;          // Linux: partitions 5..255 (DISK_MAX_PARTS = 256)
 constexpr unsigned kMaxEbrsWithoutPartition = 100; // Linux's loopct in parse_extended()
+constexpr std::size_t kMaxEbrs = 1024;             // ours: each is a read (Linux's limits allow ~25000)
 constexpr std::uint64_t kMaxGptArray = 4ull << 20; // 32768 entries of 128 bytes; tools write 16 KiB
 constexpr std::size_t kMaxGptEntries = 255;        // Linux reads entries 1..255 (state->limit - 1); Windows 128
-constexpr std::size_t kGapChunk = 4u << 20;
-constexpr std::size_t kRetryPiece = 64u << 10;
+constexpr std::uint64_t kGapChunk = 4u << 20;
+constexpr std::uint64_t kRetryPiece = 64u << 10;
 
 // ------------------------------------------------------------------ bytes
 
@@ -223,11 +224,11 @@ public:
             out_.structures.push_back(Extent{0, ss});
         if (!gpt && !dosPartitions) readWithTsk(mbrTable(sector0).has_value());
 
-        if (bare) {
-            VolumeSpan v{0, "none", 0, size_, formats::formatName(bare->format), claimedBytes(head, bare->format)};
-            out_.volumes.insert(out_.volumes.begin(), v);
-        } else if (out_.volumes.empty()) {
-            out_.volumes.push_back(VolumeSpan{0, "none", 0, size_, "", 0});
+        // (A BitLocker volume's FAT "discovery" boot sector makes a bare
+        // volume whose content says "bitlocker"; LUKS at 0 is no filesystem.)
+        if (bare || out_.volumes.empty()) {
+            const auto seen = describe(head, size_);
+            out_.volumes.insert(out_.volumes.begin(), VolumeSpan{0, "none", 0, size_, seen.content, seen.claimed});
         }
         return std::move(out_);
     }
@@ -397,6 +398,12 @@ private:
                             " EBRs in a row without a partition: Linux stops there, other systems may read on");
                 return;
             }
+            if (seen.size() == kMaxEbrs) {
+                finding(ReasonCode::AmbiguousLayout, "/",
+                        "the extended partitions hold more than " + str(kMaxEbrs) +
+                            " EBRs: the rest is not read, while Linux may read on");
+                return;
+            }
             if (!seen.insert(thisSector).second) {
                 finding(ReasonCode::CorruptFilesystem, "/",
                         "the extended partition's chain of EBRs loops back to sector " + str(thisSector));
@@ -491,63 +498,103 @@ struct Candidate {
     Probe probe;
 };
 
+// Scans gaps chunk by chunk. Each chunk is read with what lies up to 64 KiB
+// before it and kHeadBytes after it, so that checking a candidate (which
+// starts up to 64 KiB before its signature) needs no read of its own. Reads
+// that do (a bad chunk, a GPT's entry array elsewhere, the original of an
+// NTFS backup) share a budget, and at most kMaxHidden volumes are found: a
+// gap crafted with a signature in every sector must not turn into a read of
+// 68 KiB per sector, nor into millions of volumes for the caller to read.
 class GapScanner {
 public:
-    GapScanner(const ByteSource& media, std::uint32_t nextIndex) : media_(media), size_(media.size()), next_(nextIndex) {}
+    GapScanner(const ByteSource& media, std::uint32_t nextIndex) : media_(media), next_(nextIndex) {}
 
     void scan(std::uint64_t begin, std::uint64_t end) {
         gapEnd_ = end;
-        unreadable_ = 0;
-        firstError_.clear();
+        std::uint64_t unreadable = 0;
+        std::string firstError;
         std::uint64_t pos = begin;
-        while (pos < end) {
-            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kGapChunk, end - pos));
-            buf_.resize(n);
-            if (media_.readAt(pos, buf_)) {
-                pos = scanBytes(pos, buf_);
+        while ((pos = std::max(pos, skipTo_)) < end && !stopped_) {   // past the volumes found so far
+            const auto n = std::min<std::uint64_t>(kGapChunk, end - pos);
+            if (load(pos >= kBehind ? pos - kBehind : 0, std::min(pos + n + formats::kHeadBytes, media_.size()))) {
+                pos = scanSectors(pos, pos + n);
                 continue;
             }
-            // A bad sector: the rest of the chunk in smaller pieces.
-            std::uint64_t p = pos;
-            std::uint64_t resume = pos + n;
-            while (p < pos + n && resume == pos + n) {
-                const auto m = static_cast<std::size_t>(std::min<std::uint64_t>(kRetryPiece, pos + n - p));
-                std::vector<std::uint8_t> piece(m);
-                if (auto st = media_.readAt(p, piece); !st) {
-                    if (firstError_.empty()) firstError_ = "from byte " + str(p) + ": " + st.error().message;
-                    unreadable_ += m;
-                    p += m;
+            // A bad sector somewhere: the chunk alone, in smaller pieces.
+            const std::uint64_t chunkEnd = pos + n;
+            while (pos < chunkEnd && !stopped_) {
+                const std::uint64_t m = std::min<std::uint64_t>(kRetryPiece, chunkEnd - pos);
+                auto st = loadOrError(pos, pos + m);
+                if (!st) {
+                    if (firstError.empty()) firstError = "from byte " + str(pos) + ": " + st.error().message;
+                    unreadable += m;
+                    pos += m;
                     continue;
                 }
-                const auto after = scanBytes(p, piece);
-                if (after > p + m) resume = after;   // a volume found here reaches past the chunk
-                p += m;
+                pos = scanSectors(pos, pos + m);
+                if (pos > chunkEnd) break;   // a volume found here reaches past the chunk
             }
-            pos = std::max(resume, p);
         }
-        if (unreadable_ > 0)
+        if (unreadable > 0)
             out_.findings.push_back(LayoutFinding{ReasonCode::ReadError, "/",
-                                                  str(unreadable_) + " bytes outside every partition cannot be read (" +
-                                                      firstError_ + "): a volume hidden there cannot be ruled out"});
+                                                  str(unreadable) + " bytes outside every partition cannot be read (" +
+                                                      firstError + "): a volume hidden there cannot be ruled out"});
     }
 
     Layout take() { return std::move(out_); }
 
 private:
-    // Looks at every sector of `data` (at `base`); returns where to go on.
-    std::uint64_t scanBytes(std::uint64_t base, Bytes data) {
+    static constexpr std::uint64_t kBehind = 0x10000;          // the farthest a signature lies into its volume (Btrfs)
+    static constexpr std::size_t kMaxHidden = 64;
+    static constexpr std::uint64_t kMaxExtraBytes = 64ull << 20;
+
+    bool load(std::uint64_t from, std::uint64_t to) { return loadOrError(from, to).ok(); }
+
+    Status loadOrError(std::uint64_t from, std::uint64_t to) {
+        window_.resize(static_cast<std::size_t>(to - from));
+        windowAt_ = from;
+        auto st = media_.readAt(from, window_);
+        if (!st) window_.clear();
+        return st;
+    }
+
+    // Up to `len` bytes at `at` (fewer where the media ends): from the
+    // window when it holds them, else read within the budget.
+    Bytes bytesAt(std::uint64_t at, std::size_t len, std::vector<std::uint8_t>& scratch) {
+        if (at >= media_.size()) return {};
+        const std::uint64_t want = std::min<std::uint64_t>(len, media_.size() - at);
+        if (at >= windowAt_ && at - windowAt_ + want <= window_.size())
+            return Bytes(window_).subspan(static_cast<std::size_t>(at - windowAt_), static_cast<std::size_t>(want));
+        if (extraBytes_ + want > kMaxExtraBytes) {
+            stop("the space outside the partitions holds more signatures than can be checked (" + str(kMaxExtraBytes >> 20) +
+                 " MiB of reads): the rest of it is not searched");
+            return {};
+        }
+        extraBytes_ += want;
+        scratch = readUpTo(media_, at, static_cast<std::size_t>(want));
+        return scratch;
+    }
+
+    void stop(const std::string& why) {
+        if (stopped_) return;
+        stopped_ = true;
+        out_.findings.push_back(LayoutFinding{ReasonCode::AmbiguousLayout, "/", why});
+    }
+
+    // Probes the sectors of [from, to), which the window holds; returns where to go on.
+    std::uint64_t scanSectors(std::uint64_t from, std::uint64_t to) {
         std::array<Candidate, 8> found{};
-        for (std::size_t off = 0; off + kSector <= data.size(); off += kSector) {
-            const std::uint64_t at = base + off;
+        for (std::uint64_t at = from; at + kSector <= to && !stopped_; at += kSector) {
             if (at < skipTo_) continue;
-            const std::size_t n = probe(at, data.subspan(off, kSector), found);
+            const Bytes sector = Bytes(window_).subspan(static_cast<std::size_t>(at - windowAt_), kSector);
+            const std::size_t n = probe(at, sector, found);
             for (std::size_t i = 0; i < n; ++i) {
                 if (!accept(found[i])) continue;
-                if (skipTo_ > base + data.size()) return skipTo_;
+                if (skipTo_ > to) return skipTo_;
                 break;
             }
         }
-        return base + data.size();
+        return to;
     }
 
     // The candidates one sector suggests (cheap checks on its own bytes).
@@ -574,6 +621,18 @@ private:
         return n;
     }
 
+    // Bytes from a candidate's start that its checks read.
+    static std::size_t needed(Probe p) {
+        switch (p) {
+            case Probe::BootSector: return kSector;
+            case Probe::Superblock1k: return 2048;
+            case Probe::Leading: return 1024;
+            case Probe::F2fs: return 0x400 + kSector;
+            case Probe::Btrfs: return 0x10000 + kSector;
+            default: return formats::kHeadBytes;   // ISO 9660 / UDF descriptors from 32 KiB on
+        }
+    }
+
     bool inFound(std::uint64_t at) const {
         return std::any_of(out_.volumes.begin(), out_.volumes.end(),
                            [&](const VolumeSpan& v) { return at >= v.offset && at - v.offset < v.length; });
@@ -583,23 +642,25 @@ private:
     bool accept(const Candidate& c) {
         if (inFound(c.start)) return false;
         const std::uint64_t avail = gapEnd_ - c.start;   // what the gap leaves it (c.start <= the sector probed)
-        const auto head = readUpTo(media_, c.start, formats::kHeadBytes);
-        if (head.size() < kSector) return false;
         Seen seen;
-        switch (c.probe) {
-            case Probe::GptHeader512:
-            case Probe::GptHeader4096: {
-                const std::uint32_t ss = c.probe == Probe::GptHeader512 ? 512 : 4096;
-                if (!hiddenGpt(c.start, ss, seen)) return false;
-                break;
+        if (c.probe == Probe::GptHeader512 || c.probe == Probe::GptHeader4096) {
+            if (!hiddenGpt(c.start, c.probe == Probe::GptHeader512 ? 512 : 4096, seen)) return false;
+        } else {
+            std::vector<std::uint8_t> scratch;
+            const Bytes head = bytesAt(c.start, needed(c.probe), scratch);
+            if (head.size() < kSector) return false;
+            seen = describe(head, avail);
+            if (!fits(c.probe, seen.content)) return false;
+            if (seen.content == "ntfs" && ntfsBackup(c.start, head)) return false;
+            if (seen.content == "ext" && le16(head, 1024 + 0x5A) != 0) return false;   // s_block_group_nr: a backup
+            if (seen.content == "mbr") {   // a protective MBR: the disk is its GPT's size
+                Seen gpt;
+                if (hiddenGpt(c.start, 512, gpt) || hiddenGpt(c.start, 4096, gpt)) seen = gpt;
             }
-            default: {
-                seen = describe(head, avail);
-                if (!fits(c.probe, seen.content)) return false;
-                if (seen.content == "ntfs" && ntfsBackup(c.start, head)) return false;
-                if (seen.content == "ext" && le16(head, 1024 + 0x5A) != 0) return false;   // s_block_group_nr: a backup
-                break;
-            }
+        }
+        if (out_.volumes.size() == kMaxHidden) {
+            stop("more than " + str(kMaxHidden) + " volumes lie outside the partitions: the rest of the space is not searched");
+            return false;
         }
         VolumeSpan v{next_++, "unpartitioned", c.start, 0, seen.content, seen.claimed};
         v.length = std::min(seen.claimed ? seen.claimed : avail, UINT64_MAX - v.offset);
@@ -625,36 +686,38 @@ private:
     }
 
     // NTFS keeps a copy of its boot sector right after the sectors it counts.
-    bool ntfsBackup(std::uint64_t at, Bytes head) const {
+    bool ntfsBackup(std::uint64_t at, Bytes head) {
         const std::uint64_t span = mulSat(le64(head, 40), le16(head, 11));
         if (span == 0 || span > at) return false;
-        const auto original = readUpTo(media_, at - span, kSector);
+        std::vector<std::uint8_t> scratch;
+        const Bytes original = bytesAt(at - span, kSector, scratch);
         return original.size() == kSector && std::equal(original.begin(), original.end(), head.begin());
     }
 
     // A primary GPT header (its own LBA 1) with a matching entry array: a
     // disk image. A backup header never counts: it belongs to a GPT.
-    bool hiddenGpt(std::uint64_t start, std::uint32_t ss, Seen& seen) const {
-        const auto sector = readUpTo(media_, start + ss, ss);
+    bool hiddenGpt(std::uint64_t start, std::uint32_t ss, Seen& seen) {
+        std::vector<std::uint8_t> scratch;
+        const Bytes sector = bytesAt(start + ss, ss, scratch);
         auto header = gptHeader(sector, 1, ss);
         if (!header) return false;
-        std::vector<std::uint8_t> array(static_cast<std::size_t>(header->count) * header->entrySize);
-        const std::uint64_t arrayAt = addSat(start, mulSat(header->entriesLba, ss));
-        if (!media_.readAt(arrayAt, array)) return false;
-        if (crc32(0, array.data(), static_cast<uInt>(array.size())) != header->arrayCrc) return false;
+        const std::size_t arrayBytes = static_cast<std::size_t>(header->count) * header->entrySize;
+        const Bytes array = bytesAt(addSat(start, mulSat(header->entriesLba, ss)), arrayBytes, scratch);
+        if (array.size() != arrayBytes || crc32(0, array.data(), static_cast<uInt>(array.size())) != header->arrayCrc)
+            return false;
         seen.content = "gpt";
         seen.claimed = header->alternateLba > 1 ? mulSat(addSat(header->alternateLba, 1), ss) : 0;
         return true;
     }
 
     const ByteSource& media_;
-    const std::uint64_t size_;
     std::uint32_t next_;
     std::uint64_t gapEnd_ = 0;
     std::uint64_t skipTo_ = 0;
-    std::uint64_t unreadable_ = 0;
-    std::string firstError_;
-    std::vector<std::uint8_t> buf_;
+    std::vector<std::uint8_t> window_;    // the bytes of [windowAt_, windowAt_ + size)
+    std::uint64_t windowAt_ = 0;
+    std::uint64_t extraBytes_ = 0;
+    bool stopped_ = false;
     Layout out_;
 };
 

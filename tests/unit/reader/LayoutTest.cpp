@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -288,6 +289,38 @@ TEST_CASE("A chain of more logical partitions than Linux reads is reported", "[L
     CHECK_THAT(layout.findings[0].detail, Catch::Contains("more than 251 logical partitions"));
 }
 
+TEST_CASE("Long chains of EBRs are cut where Linux's limits are, and that is reported", "[Layout]") {
+    // A chain of EBRs in consecutive sectors from sector 64; every `every`-th
+    // one also holds a logical partition of one sector (placed after the chain).
+    auto chain = [](Scratch& scratch, std::uint32_t ebrs, std::uint32_t every) {
+        scratch.sh("truncate -s 4M chain.img");
+        const auto img = scratch.path("chain.img");
+        poke(img, 446, dosEntry(0, 0x05, 64, 8000));
+        poke(img, 510, {0x55, 0xAA});
+        for (std::uint32_t i = 0; i < ebrs; ++i) {
+            const std::uint64_t ebr = 64 + i;
+            if (i % every == every - 1) poke(img, ebr * 512 + 446, dosEntry(0, 0x83, 4000 - i, 1));
+            poke(img, ebr * 512 + 446 + 16, dosEntry(0, 0x05, i + 1, 1));
+            poke(img, ebr * 512 + 510, {0x55, 0xAA});
+        }
+        return layoutOf(img);
+    };
+    SECTION("more than 100 EBRs in a row without a partition (Linux's loopct)") {
+        Scratch scratch;
+        const auto layout = chain(scratch, 150, 1000);
+        CHECK(layout.volumes.size() == 1);   // the bare "none": no partition
+        REQUIRE(layout.findings.size() == 1);
+        CHECK_THAT(layout.findings[0].detail, Catch::Contains("more than 100 EBRs in a row without a partition"));
+    }
+    SECTION("more than 1024 EBRs in all") {
+        Scratch scratch;
+        const auto layout = chain(scratch, 1100, 50);
+        CHECK(layout.volumes.size() == 20);   // the logical partitions of the first 1024 EBRs
+        REQUIRE(layout.findings.size() == 1);
+        CHECK_THAT(layout.findings[0].detail, Catch::Contains("more than 1024 EBRs"));
+    }
+}
+
 TEST_CASE("Sector 0 that is a FAT boot sector and a partition table is read both ways", "[Layout]") {
     requireTool("mkfs.vfat");
     Scratch scratch;
@@ -498,28 +531,31 @@ TEST_CASE("A FAT32 volume outside the only partition is found as unpartitioned",
     CHECK(show(hidden.findings).empty());
 }
 
-TEST_CASE("ext4 and ISO 9660 volumes in unpartitioned space are found; a lone backup superblock is not", "[Layout]") {
+TEST_CASE("ext4, ISO 9660 and a GPT disk in unpartitioned space are found; a lone backup superblock is not", "[Layout]") {
     requireTool("sfdisk");
     requireTool("mke2fs");
     requireTool("genisoimage");
     Scratch scratch;
     // p1 at 1 MiB (4 MiB), ext4 with 1 KiB blocks at 8 MiB (16 MiB: its backup
-    // superblock in group 1 is inside it), an ISO at 32 MiB.
+    // superblock in group 1 is inside it), an ISO at 32 MiB, a 2 MiB GPT disk at 44 MiB.
     scratch.sh("truncate -s 48M gaps.img && printf 'start=2048, size=8192, type=83\\n' | sfdisk -q gaps.img && "
                "mke2fs -q -F -t ext4 -b 1024 -E offset=8388608 gaps.img 16384 && "
                "mkdir -p iso && echo hello > iso/HELLO.TXT && genisoimage -quiet -V GAP -o gap.iso iso && "
-               "dd if=gap.iso of=gaps.img bs=1M seek=32 conv=notrunc");
+               "dd if=gap.iso of=gaps.img bs=1M seek=32 conv=notrunc && "
+               "truncate -s 2M disk.img && printf 'label: gpt\\nstart=40, size=2000, type=L\\n' | sfdisk -q disk.img && "
+               "dd if=disk.img of=gaps.img bs=1M seek=44 conv=notrunc");
     const auto img = scratch.path("gaps.img");
     const auto layout = layoutOf(img);
     CHECK(show(layout.volumes) == Lines{"1 mbr 1048576+4194304 "});
     const auto hidden = hiddenOf(img, layout);
     const auto iso = std::to_string(std::filesystem::file_size(scratch.path("gap.iso")));
-    CHECK(show(hidden.volumes) == Lines{"2 unpartitioned 8388608+16777216 ext", "3 unpartitioned 33554432+" + iso + " iso9660"});
+    CHECK(show(hidden.volumes) == Lines{"2 unpartitioned 8388608+16777216 ext", "3 unpartitioned 33554432+" + iso + " iso9660",
+                                        "4 unpartitioned 46137344+2097152 gpt"});
 
     SECTION("a copy of the backup superblock of group 1 alone is no volume") {
         // Group 1 starts at block 8193: its superblock copy, with 1 KiB in front, at 40 MiB.
         scratch.sh("dd if=gaps.img of=gaps.img bs=1024 skip=$((8192 + 8192)) seek=$((40 * 1024)) count=2 conv=notrunc");
-        CHECK(show(hiddenOf(img, layout).volumes).size() == 2);
+        CHECK(show(hiddenOf(img, layout).volumes).size() == 3);
     }
 }
 
@@ -587,19 +623,93 @@ TEST_CASE("Space outside every partition that cannot be read is reported", "[Lay
     CHECK_THAT(hidden.findings[0].detail, Catch::StartsWith("65536 bytes outside every partition cannot be read (from byte 2097152"));
 }
 
+namespace {
+
+// CRC-32 as GPT (and zlib) compute it.
+std::uint32_t crc32(const std::uint8_t* p, std::size_t n) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (std::size_t i = 0; i < n; ++i) {
+        c ^= p[i];
+        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+void put32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+}  // namespace
+
+TEST_CASE("A gap crafted with a signature in every sector costs bounded reads and volumes", "[Layout]") {
+    SECTION("at most 64 volumes are found, and the rest is reported") {
+        // A tiny FAT12 boot sector every 4 sectors, each claiming those 4.
+        std::vector<std::uint8_t> media(kMiB, 0);
+        for (std::size_t at = 512; at + 2048 <= media.size(); at += 2048) {
+            std::uint8_t* b = media.data() + at;
+            b[0] = 0xEB, b[1] = 0x3C, b[2] = 0x90;
+            b[12] = 2;          // 512 bytes per sector
+            b[13] = 1;          // sectors per cluster
+            b[14] = 1;          // reserved sectors
+            b[16] = 1;          // FATs
+            b[17] = 16;         // root entries
+            b[19] = 4;          // total sectors
+            b[21] = 0xF8;       // media
+            b[22] = 1;          // sectors per FAT
+            b[510] = 0x55, b[511] = 0xAA;
+        }
+        MemorySource source(media);
+        const auto hidden = findHiddenVolumes(source, {Extent{0, 512}}, 1);
+        CHECK(hidden.volumes.size() == 64);
+        CHECK(show(hidden.volumes)[0] == "1 unpartitioned 512+2048 fat");
+        REQUIRE(hidden.findings.size() == 1);
+        CHECK(hidden.findings[0].code == ReasonCode::AmbiguousLayout);
+        CHECK_THAT(hidden.findings[0].detail, Catch::StartsWith("more than 64 volumes lie outside the partitions"));
+    }
+    SECTION("candidates whose checks would read far away stop at a budget, and that is reported") {
+        // Valid GPT headers whose 4 MiB entry arrays (4 MiB further on) do not match.
+        std::vector<std::uint8_t> media(16 * kMiB, 0);
+        for (std::size_t at = 512; at < 64 * 512; at += 512) {
+            std::vector<std::uint8_t> h(92, 0);
+            std::memcpy(h.data(), "EFI PART", 8);
+            put32(h, 8, 0x00010000);   // revision 1.0
+            put32(h, 12, 92);          // header size
+            put32(h, 24, 1);           // my LBA
+            put32(h, 72, 8192);        // entries at LBA 8192 (4 MiB)
+            put32(h, 80, 32768);       // entries
+            put32(h, 84, 128);         // bytes per entry
+            put32(h, 88, 0x12345678);  // the array's CRC: never right
+            put32(h, 16, crc32(h.data(), h.size()));
+            std::memcpy(media.data() + at, h.data(), h.size());
+        }
+        MemorySource source(media);
+        const auto hidden = findHiddenVolumes(source, {Extent{0, 512}}, 1);
+        CHECK(hidden.volumes.empty());
+        REQUIRE(hidden.findings.size() == 1);
+        CHECK(hidden.findings[0].code == ReasonCode::AmbiguousLayout);
+        CHECK_THAT(hidden.findings[0].detail, Catch::Contains("more signatures than can be checked"));
+    }
+}
+
 TEST_CASE("Probing a 1 GiB gap for hidden volumes", "[.][benchmark]") {
-    // Not run by default: `reader_tests "[benchmark]"` prints the time.
+    // Not run by default: `reader_tests "[benchmark]"` prints the times, for
+    // a gap of zeros (a sparse file) and of random bytes (the most candidates
+    // to check), with the page cache warm: a stick's own reads come on top.
     requireTool("sfdisk");
     Scratch scratch;
-    scratch.sh("truncate -s 1025M gap.img && printf 'start=2048, size=2048, type=c\\n' | sfdisk -q gap.img && "
-               "dd if=/dev/urandom of=gap.img bs=1M seek=2 count=1023 conv=notrunc status=none");
+    scratch.sh("truncate -s 1025M gap.img && printf 'start=2048, size=2048, type=c\\n' | sfdisk -q gap.img");
     const auto img = scratch.path("gap.img");
-    const auto layout = layoutOf(img);
-    auto media = openImage(img);
-    (void)findHiddenVolumes(*media.source, usedExtents(layout), 2);   // the page cache warm, as a stick's reads would not be
-    const auto start = std::chrono::steady_clock::now();
-    const auto hidden = findHiddenVolumes(*media.source, usedExtents(layout), 2);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    WARN("1 GiB gap (random bytes, page cache warm): " << took.count() << " s");
-    CHECK(hidden.volumes.empty());
+    auto time = [&](const char* what) {
+        const auto layout = layoutOf(img);
+        auto media = openImage(img);
+        (void)findHiddenVolumes(*media.source, usedExtents(layout), 2);
+        const auto start = std::chrono::steady_clock::now();
+        const auto hidden = findHiddenVolumes(*media.source, usedExtents(layout), 2);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+        WARN("1 GiB gap of " << what << ": " << took.count() << " s");
+        CHECK(hidden.volumes.empty());
+    };
+    time("zeros");
+    scratch.sh("dd if=/dev/urandom of=gap.img bs=1M seek=2 count=1023 conv=notrunc status=none");
+    time("random bytes");
 }
