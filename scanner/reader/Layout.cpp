@@ -214,7 +214,7 @@ public:
         if (protective && !gpt && !reported)
             finding(ReasonCode::CorruptFilesystem, "/",
                     "the protective MBR (type 0xEE) announces a GPT, but neither LBA 1 nor the last sector holds a "
-                    "valid GPT header: no operating system reads partitions from it");
+                    "valid GPT header: Linux and Windows read no partition from it");
         const std::vector<VolumeSpan> gptVolumes(out_.volumes.begin() + static_cast<std::ptrdiff_t>(before), out_.volumes.end());
 
         const std::uint32_t ss = found4096 && !found512 ? 4096 : found512 && !found4096 ? 512 : sectorSize_;
@@ -302,7 +302,7 @@ private:
                 finding(ReasonCode::CorruptFilesystem, "/",
                         "the GPT header at LBA 1 (" + str(ss) + "-byte sectors) is damaged (" + primary.error().message +
                             ") and the last sector holds no valid backup (" + backup.error().message +
-                            "): no operating system reads its partitions");
+                            "): Linux and Windows read no partition from it");
             }
             return false;
         }

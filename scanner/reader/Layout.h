@@ -111,8 +111,12 @@
 // (a byte-for-byte copy of the boot sector the volume's size before it), a
 // backup GPT header (never at its own LBA 1), anything inside a volume found
 // already (FAT32's backup boot sector, ext's backup superblocks, an ISO's
-// later descriptors). No operating system mounts these on its own; they are
-// what an accomplice reads with `losetup -o`.
+// later descriptors). A DOS table in a gap is a disk image to its end, a
+// protective one of its GPT's size. No operating system mounts these on its
+// own; they are what an accomplice reads with `losetup -o`. Bounded against
+// a gap crafted with a signature in every sector: at most 64 volumes, and
+// 64 MiB of reads beyond the gap's own; past either, an `ambiguous-layout`
+// finding and the rest is not searched.
 //
 // Which findings are Layout's: those about the layout's own structures (EBR
 // chains, GPT headers and arrays, gaps that cannot be read). Whether a volume

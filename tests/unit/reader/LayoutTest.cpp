@@ -219,7 +219,9 @@ TEST_CASE("Sticks made by the usual tools give the volumes read today and no fin
         const char* content;
     };
     for (const Stick& stick : {Stick{"fat32", "mbr", "fat"}, Stick{"ntfs", "gpt", "ntfs"}, Stick{"fat32", "none", "fat"},
-                               Stick{"ext4", "none", "ext"}, Stick{"fat16", "mbr-extended", "fat"}}) {
+                               Stick{"ext4", "none", "ext"}, Stick{"fat16", "mbr-extended", "fat"}, Stick{"exfat", "gpt", "exfat"},
+                               Stick{"ntfs", "mbr", "ntfs"}, Stick{"ext4", "mbr", "ext"}, Stick{"fat12", "none", "fat"},
+                               Stick{"iso9660", "none", "iso9660"}}) {
         DYNAMIC_SECTION(stick.fs << " " << stick.table) {
             Scratch scratch;
             const auto img = makeImage(scratch, stick.fs, stick.table);
