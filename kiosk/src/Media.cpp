@@ -49,6 +49,9 @@ Result<Media> openMedia(const std::string& path, bool expectDevice) {
                         "); reading it read-only anyway";
         std::uint64_t size = 0;
         if (::ioctl(m.fd.get(), BLKGETSIZE64, &size) == 0 && size > 0) m.size = size;
+        int sector = 0;
+        if (::ioctl(m.fd.get(), BLKSSZGET, &sector) == 0 && (sector == 512 || sector == 1024 || sector == 2048 || sector == 4096))
+            m.sectorSize = static_cast<std::uint32_t>(sector);
         if (m.size == 0) m.size = sizeFromSysfs(st.st_rdev);
         if (m.size == 0) {
             const off_t end = ::lseek(m.fd.get(), 0, SEEK_END);

@@ -269,7 +269,7 @@ Result<Report> ScanSession::run(Media& media) {
     // Without a scanner no content is sent: every file is only hashed (its "scan limit" is 0).
     reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, scanning ? s.maxFileSize : 0, s.inflightBytes, kInflightFiles,
                                                              std::min(scanThreads, kInflightFiles), s.maxImageDepth,
-                                                             s.maxImageBytes}),
+                                                             s.maxImageBytes, media.sectorSize}),
                               UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
 
     Collector c(s, !scanning);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "FatVolume.h"
@@ -16,7 +17,6 @@ namespace kiosk::scan {
 namespace {
 
 using proto::ReasonCode;
-using Extents = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 
 std::string bytesText(std::uint64_t n) {
     const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
@@ -67,26 +67,31 @@ public:
 
     // One media: the stick itself (base "") or a disk image file on it (base
     // = the file's path). Its volumes are "/pN/", or "<base>//pN/".
-    Status readMedia(const ByteSource& src, const std::string& base, unsigned depth) {
+    Status readMedia(const ByteSource& src, const std::string& base, unsigned depth, std::uint32_t sectorSize) {
         const std::string where = base.empty() ? "/" : base;
         if (src.size() == 0) return sink_.finding(ReasonCode::UnknownFilesystem, where, "the media is empty (0 bytes)");
         tsk::ImgPtr img = tsk::openImage(src);
         if (!img) return sink_.finding(ReasonCode::ReadError, where, "media cannot be opened: " + tsk::lastError("open failed"));
 
-        const Layout layout = readLayout(src);
-        for (const auto& f : layout.findings) {
-            auto s = sink_.finding(f.code, f.path == "/" ? where : volumeRoot(base) + f.path, f.detail);
-            if (!s) return s;
-        }
-        Extents used;
+        const Layout layout = readLayout(src, sectorSize);
+        if (auto s = report(layout.findings, base); !s) return s;
+        std::set<std::string> schemes;
+        for (const auto& v : layout.volumes) schemes.insert(v.scheme);
+        // More than one scheme: more than one reading, and each must be read.
+        const bool readings = schemes.size() > 1;
         std::uint32_t nextIndex = 1;
+        std::vector<const VolumeSpan*> read;
         for (const auto& v : layout.volumes) {
-            auto s = readVolume(src, img.get(), v, base, depth, used);
-            if (!s) return s;
             nextIndex = std::max(nextIndex, v.index + 1);
+            if (coveredByAnother(v, layout.volumes, read)) continue;
+            read.push_back(&v);
+            auto s = readVolume(src, img.get(), v, base, depth, readings);
+            if (!s) return s;
         }
-        for (const auto& v : findHiddenVolumes(src, used, nextIndex)) {
-            auto s = readVolume(src, img.get(), v, base, depth, used);
+        const Layout hidden = findHiddenVolumes(src, usedExtents(layout), nextIndex);
+        if (auto s = report(hidden.findings, base); !s) return s;
+        for (const auto& v : hidden.volumes) {
+            auto s = readVolume(src, img.get(), v, base, depth, true);
             if (!s) return s;
         }
         return {};
@@ -120,10 +125,37 @@ private:
         unsigned depth_;
     };
 
-    // One volume: refuse encrypted ones, open the filesystem, walk it. Adds
-    // the space it covers to `used`.
+    Status report(const std::vector<LayoutFinding>& findings, const std::string& base) {
+        for (const auto& f : findings) {
+            auto s = sink_.finding(f.code, f.path == "/" ? (base.empty() ? "/" : base) : volumeRoot(base) + f.path, f.detail);
+            if (!s) return s;
+        }
+        return {};
+    }
+
+    // Volumes that need no reading of their own: the same filesystem at the
+    // same place as one read already (an isohybrid ISO is the bare volume and
+    // partition 1), or a partition with no filesystem that lies inside what
+    // another reading's filesystem claims (xorriso's "Gap" partitions inside
+    // its ISO): those bytes are read through that filesystem.
+    static bool coveredByAnother(const VolumeSpan& v, const std::vector<VolumeSpan>& all,
+                                 const std::vector<const VolumeSpan*>& read) {
+        for (const auto* r : read)
+            if (r->offset == v.offset && !v.content.empty() && r->content == v.content) return true;
+        if (!v.content.empty() || v.index == 0) return false;
+        for (const auto& o : all)
+            if (&o != &v && !o.content.empty() && o.claimed > 0 && v.offset >= o.offset &&
+                v.offset + v.length <= o.offset + o.claimed)
+                return true;
+        return false;
+    }
+
+    // One volume: refuse encrypted ones, open the filesystem, walk it. With
+    // `readings`, the media has more than one reading (or this volume lies
+    // where no partition is): a volume that cannot be read is
+    // `ambiguous-layout`, since some system may read something there.
     Status readVolume(const ByteSource& src, TSK_IMG_INFO* img, const VolumeSpan& v, const std::string& base,
-                      unsigned depth, Extents& used) {
+                      unsigned depth, bool readings) {
         const std::string where = volumeRoot(base) + "/p" + std::to_string(v.index) + "/";
         proto::Partition part{nextId_++, v.index, where, v.scheme, "", "", v.offset, v.length};
         if (v.offset >= src.size()) {
@@ -137,7 +169,6 @@ private:
             if (!s) return s;
             length = src.size() - v.offset;
         }
-        if (v.index != 0) used.emplace_back(v.offset, length);
         const auto head = readUpTo(src, v.offset, kProbeBytes);
         if (head.empty() && length > 0) {
             auto s = sink_.partition(part);
@@ -163,7 +194,6 @@ private:
             part.label = printableName(fat->label());
             auto s = sink_.partition(part);
             if (!s) return s;
-            if (v.index == 0) used.emplace_back(v.offset, std::min(fat->extentBytes(), length));
             Visitor visitor(*this, part.id, where, depth);
             return fat->walk(visitor);
         }
@@ -173,13 +203,17 @@ private:
             const auto why = explainUnreadable(head);
             auto s = sink_.partition(part);
             if (!s) return s;
+            if (readings && why.code == ReasonCode::UnknownFilesystem)
+                return sink_.finding(ReasonCode::AmbiguousLayout, where,
+                                     (v.scheme == "unpartitioned" ? std::string("a volume where no partition is")
+                                                                  : std::string("one of the media's readings")) +
+                                         " that cannot be read: " + why.detail);
             return sink_.finding(why.code, where, why.detail);
         }
         part.fs = fs->type();
         part.label = fs->label();
         auto s = sink_.partition(part);
         if (!s) return s;
-        if (v.index == 0) used.emplace_back(v.offset, std::min(fs->extentBytes(), length));
         if (identity && identity->format == formats::Format::Udf) {
             // A UDF bridge: Windows and Linux read its UDF tree, which may
             // hold other files than the ISO 9660 tree read here.
@@ -215,7 +249,7 @@ private:
         FileSource file(read, size);
         if (identity.kind == formats::Kind::VirtualDisk)
             return sink_.finding(ReasonCode::Unscannable, path, std::string(identity.name) + " the kiosk cannot open");
-        return readMedia(file, path, depth + 1);
+        return readMedia(file, path, depth + 1, 512);
     }
 
     MediaSink& sink_;
@@ -229,7 +263,7 @@ private:
 Status MediaReader::run(MediaSink& sink) {
     tsk_error_reset();
     Session session(sink, limits_);
-    return session.readMedia(media_, "", 0);
+    return session.readMedia(media_, "", 0, sectorSize_);
 }
 
 }  // namespace kiosk::scan

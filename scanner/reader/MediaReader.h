@@ -37,7 +37,9 @@ struct ImageLimits {
 
 class MediaReader {
 public:
-    explicit MediaReader(const ByteSource& media, ImageLimits limits = {}) : media_(media), limits_(limits) {}
+    // `sectorSize`: the media's logical sector size (the unit of its DOS partition table).
+    explicit MediaReader(const ByteSource& media, ImageLimits limits = {}, std::uint32_t sectorSize = 512)
+        : media_(media), limits_(limits), sectorSize_(sectorSize) {}
 
     // Walks the whole media. An error return means the sink failed (e.g. the
     // parent went away); problems with the media are reported as findings.
@@ -46,6 +48,7 @@ public:
 private:
     const ByteSource& media_;
     ImageLimits limits_;
+    std::uint32_t sectorSize_;
 };
 
 }  // namespace kiosk::scan

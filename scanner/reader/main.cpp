@@ -216,7 +216,7 @@ int run(int argc, char** argv) {
 
     ProtocolSink sink(ch, *start);
     FdSource source(media.get(), start->mediaSize);
-    MediaReader reader(source, ImageLimits{start->maxImageDepth, start->maxImageBytes});
+    MediaReader reader(source, ImageLimits{start->maxImageDepth, start->maxImageBytes}, start->sectorSize);
     auto s = reader.run(sink);
     if (!s) {
         (void)ch.send(proto::encode(proto::Fatal{s.error().message}));

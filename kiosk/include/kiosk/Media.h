@@ -14,6 +14,7 @@ namespace kiosk {
 struct Media {
     UniqueFd fd;           // O_RDONLY
     std::uint64_t size = 0;
+    std::uint32_t sectorSize = 512;   // logical sectors (BLKSSZGET): the unit of a DOS partition table
     bool blockDevice = false;
     std::string path;
     std::string warning;   // e.g. BLKROSET not permitted; printed, not fatal

@@ -145,7 +145,55 @@ bool lzmaAlone(Bytes h) {
     return usize == ~0ull || usize < (1ull << 40);
 }
 
+// The filesystem checks, in groups that identify() tries at different
+// points (a partition table is tried between boot sectors and superblocks);
+// identifyFilesystem() tries them all.
+
+// Filesystems whose magic number is their first bytes.
+std::optional<Identity> leadingMagicFilesystem(Bytes h) {
+    if (hasAt(h, 0, "hsqs") || hasAt(h, 0, "sqsh")) return id(Format::Squashfs, Kind::FilesystemImage, "a squashfs image");
+    if (hasAt(h, 0, "\x45\x3D\xCD\x28") || hasAt(h, 0, "\x28\xCD\x3D\x45") || hasAt(h, 512, "\x45\x3D\xCD\x28"))
+        return id(Format::Cramfs, Kind::FilesystemImage, "a cramfs image");
+    if (hasAt(h, 0, "-rom1fs-")) return id(Format::Romfs, Kind::FilesystemImage, "a romfs image");
+    if (hasAt(h, 0, "XFSB")) return id(Format::Xfs, Kind::FilesystemImage, "an XFS filesystem image");
+    return std::nullopt;
+}
+
+// Volume descriptors from 32 KiB on. A UDF descriptor wins over an ISO 9660
+// one: a UDF bridge disc is read through its UDF tree by Windows and Linux.
+std::optional<Identity> opticalFilesystem(Bytes h) {
+    if (isoDescriptors(h, "NSR02") || isoDescriptors(h, "NSR03") || (isoDescriptors(h, "BEA01") && !isoDescriptors(h, "CD001")))
+        return id(Format::Udf, Kind::FilesystemImage, "a UDF filesystem image");
+    if (hasAt(h, 32769, "CD001")) return id(Format::Iso9660, Kind::FilesystemImage, "an ISO 9660 image");
+    return std::nullopt;
+}
+
+// A boot sector with a BPB in sector 0.
+std::optional<Identity> bootSectorFilesystem(Bytes h, std::uint64_t size) {
+    if (fatBootSector(h, size)) return id(Format::Fat, Kind::FilesystemImage, "a FAT filesystem image");
+    if (ntfsBootSector(h, size)) return id(Format::Ntfs, Kind::FilesystemImage, "an NTFS filesystem image");
+    if (exfatBootSector(h, size)) return id(Format::Exfat, Kind::FilesystemImage, "an exFAT filesystem image");
+    return std::nullopt;
+}
+
+// A superblock after unused first sectors (1 KiB for ext and HFS+, 64 KiB for Btrfs).
+std::optional<Identity> superblockFilesystem(Bytes h, std::uint64_t size) {
+    if (extSuperblock(h, size)) return id(Format::Ext, Kind::FilesystemImage, "an ext2/3/4 filesystem image");
+    if ((hasAt(h, 1024, "H+") || hasAt(h, 1024, "HX")) && size > 1536)
+        return id(Format::HfsPlus, Kind::FilesystemImage, "an HFS+ filesystem image");
+    if (hasAt(h, 0x10040, "_BHRfS_M")) return id(Format::Btrfs, Kind::FilesystemImage, "a Btrfs filesystem image");
+    if (hasAt(h, 0x400, "\x10\x20\xF5\xF2")) return id(Format::F2fs, Kind::FilesystemImage, "an F2FS filesystem image");
+    return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<Identity> identifyFilesystem(std::span<const std::uint8_t> h, std::uint64_t size) {
+    if (auto fs = leadingMagicFilesystem(h)) return fs;
+    if (auto fs = opticalFilesystem(h)) return fs;
+    if (auto fs = bootSectorFilesystem(h, size)) return fs;
+    return superblockFilesystem(h, size);
+}
 
 std::optional<ZisofsHeader> zisofsHeader(std::span<const std::uint8_t> head) {
     if (!hasAt(head, 0, std::string_view("\x37\xE4\x53\x96\xC9\xDB\xD6\x07", 8)) || head.size() < 16) return std::nullopt;
@@ -190,11 +238,7 @@ std::optional<Identity> identify(std::span<const std::uint8_t> h, std::span<cons
     if (hasAt(h, 0, "\x1F\x9D")) return id(Format::Compress, Kind::Compressed, "a compress (.Z) stream");
     if (zisofsHeader(h)) return id(Format::Zisofs, Kind::Compressed, "a zisofs-compressed file");
 
-    if (hasAt(h, 0, "hsqs") || hasAt(h, 0, "sqsh")) return id(Format::Squashfs, Kind::FilesystemImage, "a squashfs image");
-    if (hasAt(h, 0, "\x45\x3D\xCD\x28") || hasAt(h, 0, "\x28\xCD\x3D\x45") || hasAt(h, 512, "\x45\x3D\xCD\x28"))
-        return id(Format::Cramfs, Kind::FilesystemImage, "a cramfs image");
-    if (hasAt(h, 0, "-rom1fs-")) return id(Format::Romfs, Kind::FilesystemImage, "a romfs image");
-    if (hasAt(h, 0, "XFSB")) return id(Format::Xfs, Kind::FilesystemImage, "an XFS filesystem image");
+    if (auto fs = leadingMagicFilesystem(h)) return fs;
 
     if (hasAt(h, 0, "vhdxfile")) return id(Format::Vhdx, Kind::VirtualDisk, "a VHDX virtual disk");
     if (hasAt(h, 0, "conectix")) return id(Format::Vhd, Kind::VirtualDisk, "a VHD virtual disk");
@@ -214,21 +258,12 @@ std::optional<Identity> identify(std::span<const std::uint8_t> h, std::span<cons
     if (size >= 1024 && hasAt(tail, tail.size() >= 512 ? tail.size() - 512 : tail.size(), "conectix"))
         return id(Format::Vhd, Kind::VirtualDisk, "a VHD virtual disk");
 
-    // Filesystems and disks; a UDF descriptor wins over an ISO 9660 one: a
-    // UDF bridge disc is read through its UDF tree by Windows and Linux.
-    if (isoDescriptors(h, "NSR02") || isoDescriptors(h, "NSR03") || (isoDescriptors(h, "BEA01") && !isoDescriptors(h, "CD001")))
-        return id(Format::Udf, Kind::FilesystemImage, "a UDF filesystem image");
-    if (hasAt(h, 32769, "CD001")) return id(Format::Iso9660, Kind::FilesystemImage, "an ISO 9660 image");
-    if (fatBootSector(h, size)) return id(Format::Fat, Kind::FilesystemImage, "a FAT filesystem image");
-    if (ntfsBootSector(h, size)) return id(Format::Ntfs, Kind::FilesystemImage, "an NTFS filesystem image");
-    if (exfatBootSector(h, size)) return id(Format::Exfat, Kind::FilesystemImage, "an exFAT filesystem image");
+    // Filesystems and disks.
+    if (auto fs = opticalFilesystem(h)) return fs;
+    if (auto fs = bootSectorFilesystem(h, size)) return fs;
     if (hasAt(h, 512, "EFI PART")) return id(Format::Gpt, Kind::DiskImage, "a disk image (GPT)");
     if (mbr(h, size)) return id(Format::Mbr, Kind::DiskImage, "a disk image (MBR)");
-    if (extSuperblock(h, size)) return id(Format::Ext, Kind::FilesystemImage, "an ext2/3/4 filesystem image");
-    if ((hasAt(h, 1024, "H+") || hasAt(h, 1024, "HX")) && size > 1536)
-        return id(Format::HfsPlus, Kind::FilesystemImage, "an HFS+ filesystem image");
-    if (hasAt(h, 0x10040, "_BHRfS_M")) return id(Format::Btrfs, Kind::FilesystemImage, "a Btrfs filesystem image");
-    if (hasAt(h, 0x400, "\x10\x20\xF5\xF2")) return id(Format::F2fs, Kind::FilesystemImage, "an F2FS filesystem image");
+    if (auto fs = superblockFilesystem(h, size)) return fs;
     if (size >= 1024 && tail.size() >= 512 && hasAt(tail, tail.size() - 512, "koly") && be32(tail, tail.size() - 508) == 4)
         return id(Format::Dmg, Kind::FilesystemImage, "an Apple disk image (DMG)");
 

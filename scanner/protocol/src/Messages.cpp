@@ -71,6 +71,7 @@ Frame encode(const ReadStart& m) {
     e.u32(m.minInflightFiles);
     e.u32(m.maxImageDepth);
     e.u64(m.maxImageBytes);
+    e.u32(m.sectorSize);
     return frame(MsgType::ReadStart, e);
 }
 
@@ -85,7 +86,10 @@ Result<ReadStart> decodeReadStart(const Frame& f) {
     QK_TRY(m.minInflightFiles, d.u32());
     QK_TRY(m.maxImageDepth, d.u32());
     QK_TRY(m.maxImageBytes, d.u64());
+    QK_TRY(m.sectorSize, d.u32());
     QK_TRY_STATUS(d.finish());
+    if (m.sectorSize != 512 && m.sectorSize != 1024 && m.sectorSize != 2048 && m.sectorSize != 4096)
+        return makeError("ReadStart: sector size must be 512, 1024, 2048 or 4096");
     if (m.inflightFiles == 0) return makeError("ReadStart: in-flight file limit is zero");
     if (m.minInflightFiles == 0 || m.minInflightFiles > m.inflightFiles)
         return makeError("ReadStart: minimum in-flight files must be between 1 and the limit");

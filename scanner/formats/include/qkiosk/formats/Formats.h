@@ -56,6 +56,14 @@ inline constexpr std::size_t kTailBytes = 512;
 std::optional<Identity> identify(std::span<const std::uint8_t> head, std::span<const std::uint8_t> tail,
                                  std::uint64_t size);
 
+// The filesystem that begins at the first byte of `head`, whatever else
+// shares its first sectors: identify() names a partition table in sector 0
+// or a GPT header at 512 first, and misses an ext2/3/4, HFS+, Btrfs or F2FS
+// superblock behind it; an operating system that probes the whole disk for a
+// filesystem still finds it. Only Kind::FilesystemImage identities (never a
+// disk image, an archive or a DMG, which is a file's footer).
+std::optional<Identity> identifyFilesystem(std::span<const std::uint8_t> head, std::uint64_t size);
+
 // Whether the media reader opens content of this identity as media of its
 // own when it is a file on the stick: the filesystems it reads (FAT, NTFS,
 // exFAT, ext2/3/4, HFS+, ISO 9660), disks (MBR, GPT) and virtual disks. Other

@@ -75,6 +75,7 @@ struct ReadStart {
     // and up to this many bytes of images in all.
     std::uint32_t maxImageDepth = 3;
     std::uint64_t maxImageBytes = 512ull << 30;
+    std::uint32_t sectorSize = 512;     // the device's logical sectors: 512, 1024, 2048 or 4096
 };
 
 struct FileAck {
