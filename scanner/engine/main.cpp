@@ -146,7 +146,7 @@ private:
                 ::munmap(map, n);
             }
         }
-        auto scan = engine.scan(job.fd.get(), job.request.name);
+        auto scan = engine.scan(job.fd.get(), job.request.name, job.request.media);
         r.hits = std::move(scan.hits);
         r.bytesScanned = scan.bytesScanned;
         return r;
