@@ -2,6 +2,8 @@
 
 #include <archive_entry.h>
 
+#include <locale.h>
+
 #include <cerrno>
 #include <utility>
 
@@ -9,6 +11,32 @@ namespace kiosk::scan {
 namespace {
 
 using formats::Format;
+
+// libarchive converts names between the archive's charset and the locale's.
+// The worker's locale is C (ASCII), where a UTF-8 name fails to convert and
+// libarchive drops it; C.UTF-8 keeps it. Loaded once (from /usr/lib/locale,
+// before the sandbox closes the filesystem: preload()), then set for this
+// thread only and only around libarchive's calls: libclamav and libmagic
+// keep the C locale.
+locale_t utf8Locale() {
+    static const locale_t utf8 = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    return utf8;
+}
+
+class Utf8Names {
+public:
+    Utf8Names() {
+        if (const locale_t utf8 = utf8Locale()) previous_ = ::uselocale(utf8);
+    }
+    ~Utf8Names() {
+        if (previous_) ::uselocale(previous_);
+    }
+    Utf8Names(const Utf8Names&) = delete;
+    Utf8Names& operator=(const Utf8Names&) = delete;
+
+private:
+    locale_t previous_ = static_cast<locale_t>(nullptr);
+};
 
 // ARCHIVE_ERRNO_FILE_FORMAT ("Unrecognized archive format"): libarchive's
 // private archive_platform.h defines it as EILSEQ on Linux.
@@ -93,7 +121,13 @@ bool LibarchiveReader::supports(Format f) {
 
 bool LibarchiveReader::isStream(Format f) { return streamFilter(f) >= 0; }
 
+Status LibarchiveReader::preload() {
+    if (!utf8Locale()) return makeError("the C.UTF-8 locale cannot be loaded: archive member names in UTF-8 will be lost");
+    return {};
+}
+
 Result<std::optional<LibarchiveReader>> LibarchiveReader::open(std::span<const std::uint8_t> bytes, Format format) {
+    const Utf8Names names;
     std::unique_ptr<archive, Free> a(archive_read_new());
     if (!a) return makeError("libarchive: out of memory");
     if (auto st = enable(a.get(), format); !st) return st.error();
@@ -121,6 +155,7 @@ std::string LibarchiveReader::lastError() const {
 bool LibarchiveReader::sawEncryption() const { return archive_read_has_encrypted_entries(a_.get()) > 0; }
 
 Result<std::optional<LibarchiveReader::Entry>> LibarchiveReader::next() {
+    const Utf8Names names;
     archive_entry* e = nullptr;
     lastRc_ = archive_read_next_header(a_.get(), &e);
     if (lastRc_ == ARCHIVE_EOF) return std::optional<Entry>{};
@@ -131,8 +166,9 @@ Result<std::optional<LibarchiveReader::Entry>> LibarchiveReader::next() {
         return makeError(lastError());
     }
     Entry out;
-    const char* name = archive_entry_pathname(e);
-    if (!name) name = archive_entry_pathname_utf8(e);
+    // UTF-8 when the name converts (Utf8Names), else the bytes as stored.
+    const char* name = archive_entry_pathname_utf8(e);
+    if (!name) name = archive_entry_pathname(e);
     out.name = name && *name ? name : "(unnamed)";
     if (archive_entry_size_is_set(e)) out.size = static_cast<std::uint64_t>(archive_entry_size(e));
     // A hard link's content belongs to the entry it links to.
@@ -146,6 +182,7 @@ Result<std::optional<LibarchiveReader::Entry>> LibarchiveReader::next() {
 
 Result<LibarchiveReader::ReadEnd> LibarchiveReader::read(MemoryBuffer& out, std::uint64_t limit,
                                                         std::chrono::steady_clock::time_point deadline) {
+    const Utf8Names names;
     const std::uint64_t start = out.size();
     for (;;) {
         const void* block = nullptr;

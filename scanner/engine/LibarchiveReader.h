@@ -38,6 +38,10 @@ public:
     // A bare compressed stream: read through the "raw" format as one entry.
     static bool isStream(formats::Format format);
 
+    // What libarchive needs from the filesystem, loaded before the sandbox
+    // closes it (the C.UTF-8 locale, for member names). Call once per worker.
+    static Status preload();
+
     // nullopt: libarchive does not recognise the bytes as `format` at all.
     // `bytes` must outlive the reader.
     static Result<std::optional<LibarchiveReader>> open(std::span<const std::uint8_t> bytes, formats::Format format);

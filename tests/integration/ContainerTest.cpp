@@ -61,6 +61,9 @@ void makeSources(Workspace& ws) {
     ws.write("inf/notes.txt", notes);
     ws.write("cln/notes.txt", notes);
     ws.write("cln/other.txt", other);
+    // A name in UTF-8 through every container (libarchive drops such names in the C locale).
+    ws.write("inf/検査結果.txt", other);
+    ws.write("cln/検査結果.txt", other);
     // The payload's own hash signature, beside the harness's test.hdb.
     const auto db = ws.database();
     auto r = run({"md5sum", (ws.path() / "inf/payload.txt").string()});
@@ -70,7 +73,7 @@ void makeSources(Workspace& ws) {
 
 struct Container {
     std::string name;      // the file on the stick
-    std::string command;   // makes it from $SRC (a folder) into $OUT (a file), run in the workspace
+    std::string command;   // makes $OUT from $SRC or $ONE (see build), run in the workspace
 };
 
 // The containers the scanner opens itself or checks libclamav's work on.
@@ -90,7 +93,7 @@ const std::vector<Container>& openedContainers() {
         {"t.tar.lz4", "tar -cf - -C $SRC . | lz4 -q > $OUT"},
         {"t.tar.lz", "tar -cf - -C $SRC . | lzip > $OUT"},
         {"t.tar.lzma", "tar -cf - -C $SRC . | xz --format=lzma > $OUT"},
-        {"file.zst", "zstd -q -c \"$SRC/$(ls $SRC | tail -n 1)\" > $OUT"},   // payload.txt, or a clean one
+        {"file.zst", "zstd -q -c $ONE > $OUT"},
         // ar and a Debian package (ar holding tar.xz).
         {"a.ar", "(cd $SRC && ar rcD $OUT *)"},
         {"pkg.deb", "rm -rf $OUT.d && mkdir -p $OUT.d/DEBIAN $OUT.d/usr/share/doc/t && cp $SRC/* $OUT.d/usr/share/doc/t/ && "
@@ -113,8 +116,11 @@ const std::vector<Container>& openedContainers() {
     return list;
 }
 
+// $SRC: the source folder; $ONE: one file of it (the payload, or a clean one); $OUT: the container.
 void build(Workspace& ws, const Container& c, const std::string& src, const std::string& stick) {
-    sh(ws, "SRC='" + (ws.path() / src).string() + "' OUT='" + (ws.path() / stick / c.name).string() + "' && " + c.command);
+    const auto folder = ws.path() / src;
+    const auto one = folder / (src == "inf" ? "payload.txt" : "other.txt");
+    sh(ws, "SRC='" + folder.string() + "' ONE='" + one.string() + "' OUT='" + (ws.path() / stick / c.name).string() + "' && " + c.command);
 }
 
 std::vector<json> reasonsUnder(const json& report, const std::string& file) {
