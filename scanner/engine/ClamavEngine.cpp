@@ -150,6 +150,10 @@ struct Layer {
     bool ignored = false;     // below a layer that answers for it: not accounted for on its own
     bool answersBelow = false;   // what lies below is somebody else's to account for (media, our own pass)
     bool plausible = true;
+    // A self-extracting archive: the archive appended to a program, from
+    // `offset` on; libclamav shows its members two levels down.
+    bool selfExtracting = false;
+    std::uint64_t offset = 0;
     std::optional<formats::ZipDirectory> zip;
     std::vector<bool> zipSeen;
     Kept kept;
@@ -195,17 +199,18 @@ struct ScanContext {
         if (unscannable.size() < proto::kMaxNames)
             unscannable.push_back({proto::Verdict::Unscannable, member, std::move(detail)});
     }
-    Bytes bytesOf(const Layer& l) const { return l.level == 0 ? content : l.kept.bytes(); }
+    Bytes bytesOf(const Layer& l) const { return l.level == 0 ? content.subspan(static_cast<std::size_t>(l.offset)) : l.kept.bytes(); }
     bool haveBytes(const Layer& l) const { return l.level == 0 ? !content.empty() : l.kept.has(); }
 };
 
 // Copies a layer's bytes out of libclamav's buffer, within the budget.
 bool keep(ScanContext& c, Layer& l, Bytes whole) {
     if (l.level == 0) return true;   // the scan's own content, there until its passes are done
-    if (whole.size() > c.budget->keepLeft) return false;
-    auto copy = MemoryBuffer::copyOf(whole);
+    const Bytes part = whole.subspan(static_cast<std::size_t>(l.offset));
+    if (part.size() > c.budget->keepLeft) return false;
+    auto copy = MemoryBuffer::copyOf(part);
     if (!copy) return false;
-    c.budget->keepLeft -= whole.size();
+    c.budget->keepLeft -= part.size();
     l.kept = Kept(std::move(*copy), c.budget);
     return true;
 }
@@ -266,7 +271,7 @@ void finishZip(ScanContext& c, Layer& l) {
                                    (encrypted == 1 ? "" : "s") + ": they cannot be scanned"});
     if (missing.empty()) return;
     if (c.haveBytes(l)) {
-        addPass(c, l, Pass::Kind::ZipMembers, false);
+        addPass(c, l, Pass::Kind::ZipMembers, l.selfExtracting);
         for (std::size_t i : missing) c.passes.back().only.emplace_back(members[i].name, members[i].size);
         return;
     }
@@ -291,7 +296,7 @@ void finish(ScanContext& c, Layer& l) {
             finishZip(c, l);
             return;
         case Opener::Libarchive:
-            if (c.haveBytes(l)) addPass(c, l, Pass::Kind::Archive, weakSignature(l.id->format));
+            if (c.haveBytes(l)) addPass(c, l, Pass::Kind::Archive, l.selfExtracting || weakSignature(l.id->format));
             return;
         case Opener::Zisofs:
             if (c.haveBytes(l)) addPass(c, l, Pass::Kind::Zisofs, false);
@@ -308,6 +313,41 @@ void settle(ScanContext& c, std::uint32_t level) {
         c.open.pop_back();
         finish(c, l);
     }
+}
+
+// A program with an archive appended (7-Zip's and WinZip's installers, zip
+// -A): libclamav finds the archive inside the program and opens it with the
+// same gaps as a file of its own, so it is checked the same way. Only data
+// appended after the program's last section counts: an archive among its
+// resources is not a self-extractor's. Weak: when libarchive cannot read it
+// from its very first header it was not one.
+void selfExtracting(ScanContext& c, Layer& l, Bytes whole) {
+    const auto overlay = formats::programOverlay(whole);
+    if (!overlay) return;
+    // 7-Zip's installers put a configuration block before the archive.
+    static constexpr std::string_view k7z("7z\xBC\xAF\x27\x1C", 6);
+    const Bytes appended = whole.subspan(static_cast<std::size_t>(*overlay));
+    const auto window = appended.first(std::min<std::size_t>(appended.size(), formats::kHeadBytes));
+    const auto at = std::search(window.begin(), window.end(), k7z.begin(), k7z.end(),
+                                [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); });
+    if (at != window.end()) {
+        l.id = formats::Identity{Format::SevenZip, formats::Kind::Archive, "a self-extracting 7z archive"};
+        l.offset = *overlay + static_cast<std::uint64_t>(at - window.begin());
+        l.selfExtracting = true;
+        return;
+    }
+    auto dir = formats::readZipDirectory(whole, c.limits->maxFiles + 1ull);
+    if (!dir || dir->members.empty()) return;
+    // Offsets relative to the archive (a zip appended as it is) or to the
+    // file (zip -A): either way the first member lies in the appended data.
+    std::uint64_t first = UINT64_MAX;
+    for (const auto& m : dir->members) first = std::min(first, m.localHeaderOffset);
+    if (dir->archiveStart + first < *overlay) return;
+    l.id = formats::Identity{Format::Zip, formats::Kind::Archive, "a self-extracting zip archive"};
+    l.offset = dir->archiveStart;
+    l.selfExtracting = true;
+    l.zipSeen.assign(dir->members.size(), false);
+    l.zip = std::move(*dir);
 }
 
 // What the scanner makes of a layer when libclamav shows it.
@@ -328,6 +368,7 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
     l.id = formats::identify(whole.first(headLen), whole.last(tailLen), size);
     const std::string_view clType = type ? type : "";
     if (!l.id && (clType == "CL_TYPE_MSEXE" || clType == "CL_TYPE_MSOLE2")) l.id = formats::identifyInstaller(whole);
+    if (!l.id && clType == "CL_TYPE_MSEXE") selfExtracting(c, l, whole);
     if (!l.id) return l;
     const auto& id = *l.id;
     const bool fileItself = c.depth == 0 && level == 0;
@@ -355,6 +396,13 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
             if (!keep(c, l, whole)) c.fail(member, tooLargeToKeep(id));
             break;
         case Opener::Zip: {
+            if (l.zip) {   // a self-extracting zip: its directory is known already
+                const bool needsLibarchive = std::any_of(l.zip->members.begin(), l.zip->members.end(), [](const auto& m) {
+                    return m.hasData() && m.size > kTooSmallToScan && !m.encrypted() && !libclamavUnzips(m.method);
+                });
+                if (needsLibarchive || size - l.offset <= kSmallContainer) (void)keep(c, l, whole);
+                break;
+            }
             auto dir = formats::readZipDirectory(whole, c.limits->maxFiles + 1ull);
             if (!dir) {
                 // No directory to check libclamav against: libarchive reads it entry by entry.
@@ -416,7 +464,8 @@ cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, cons
     Layer* parent = c->open.empty() ? nullptr : &c->open.back();
     if (parent) {
         parent->children = true;
-        if (parent->zip && level == parent->level + 1) noteZipMember(*parent, fileName, fileSize, buffer);
+        if (parent->zip && (level == parent->level + 1 || (parent->selfExtracting && level == parent->level + 2)))
+            noteZipMember(*parent, fileName, fileSize, buffer);
     }
 
     // libclamav cuts an extracted member at the size limit without saying so.

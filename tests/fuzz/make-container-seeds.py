@@ -8,7 +8,7 @@ Setup compiler runs on Linux, so its installers are built here to the layout
 Inno Setup's loader reads, as innoextract documents it).
 
   OUT_DIR/fuzz_zip_directory/  stored.zip zip64.zip sfx.zip comment.zip empty.zip
-  OUT_DIR/fuzz_installers/     inno-5.exe inno-4.exe nsis.exe msi.msi appended.exe
+  OUT_DIR/fuzz_installers/     inno-5.exe inno-4.exe nsis.exe msi.msi appended.exe program.exe
 
 --payload FILE puts FILE's bytes into the installers' appended data (as an
 installer would carry it, packed in its own format: here simply stored).
@@ -178,7 +178,8 @@ def main():
         f.write(stub + archive)
 
     for name, data in [("inno-5.exe", inno5(payload)), ("inno-4.exe", inno4(payload)), ("nsis.exe", nsis(payload)),
-                       ("msi.msi", msi()), ("appended.exe", pe(overlay=setup_data(payload))[0])]:
+                       ("msi.msi", msi()), ("appended.exe", pe(overlay=setup_data(payload))[0]),
+                       ("program.exe", pe()[0])]:
         with open(os.path.join(inst, name), "wb") as f:
             f.write(data)
 

@@ -106,6 +106,12 @@ const std::vector<Container>& openedContainers() {
         {"t.tar.gz", "tar -czf $OUT -C $SRC ."},
         {"t.tar.xz", "tar -cJf $OUT -C $SRC ."},
         {"newc.cpio", "(cd $SRC && ls | cpio --quiet -o -H newc > $OUT)"},
+        // Self-extracting archives: a program with the archive appended
+        // (zip -A: offsets from the start of the file).
+        {"sfx-ppmd.exe", "(cd $SRC && 7z a -bd -bso0 -tzip -mm=PPMd $OUT.zip .) && cat $STUB $OUT.zip > $OUT && rm $OUT.zip"},
+        {"sfx-bzip2.exe", "(cd $SRC && 7z a -bd -bso0 -m0=BZip2 $OUT.7z .) && cat $STUB $OUT.7z > $OUT && rm $OUT.7z"},
+        {"sfx-adjusted.exe", "(cd $SRC && 7z a -bd -bso0 -tzip -mm=LZMA $OUT.zip .) && cat $STUB $OUT.zip > $OUT && "
+                             "rm $OUT.zip && zip -q -A $OUT"},
         // Nesting: a tar.zst inside a zip, a zip (PPMd) inside a 7z (BZip2) holding a tar.lz4.
         {"nested.zip", "rm -rf $OUT.d && mkdir $OUT.d && tar -cf - -C $SRC . | zstd -q -o $OUT.d/inner.tar.zst && "
                        "(cd $OUT.d && zip -q $OUT inner.tar.zst) && rm -rf $OUT.d"},
@@ -116,11 +122,13 @@ const std::vector<Container>& openedContainers() {
     return list;
 }
 
-// $SRC: the source folder; $ONE: one file of it (the payload, or a clean one); $OUT: the container.
-void build(Workspace& ws, const Container& c, const std::string& src, const std::string& stick) {
+// $SRC: the source folder; $ONE: one file of it (the payload, or a clean
+// one); $STUB: a program to append archives to; $OUT: the container.
+void build(Workspace& ws, const Container& c, const std::string& src, const std::string& stick, const fs::path& stub) {
     const auto folder = ws.path() / src;
     const auto one = folder / (src == "inf" ? "payload.txt" : "other.txt");
-    sh(ws, "SRC='" + folder.string() + "' ONE='" + one.string() + "' OUT='" + (ws.path() / stick / c.name).string() + "' && " + c.command);
+    sh(ws, "SRC='" + folder.string() + "' ONE='" + one.string() + "' STUB='" + stub.string() + "' OUT='" +
+               (ws.path() / stick / c.name).string() + "' && " + c.command);
 }
 
 std::vector<json> reasonsUnder(const json& report, const std::string& file) {
@@ -275,9 +283,10 @@ TEST_CASE("Every container the scanner opens yields its infected member and pass
     requireFixtureTools();
     Workspace ws;
     makeSources(ws);
+    const auto stub = makeInstallers(ws, ws.path() / "cln/notes.txt") / "program.exe";
     for (const auto& c : openedContainers()) {
-        build(ws, c, "inf", "infected");
-        build(ws, c, "cln", "clean");
+        build(ws, c, "inf", "infected", stub);
+        build(ws, c, "cln", "clean", stub);
     }
 
     // infected: each container FAILs infected, the payload found inside it
