@@ -6,6 +6,7 @@
 #include "qkiosk/formats/Installers.h"
 #include "qkiosk/formats/ZipDirectory.h"
 #include "qkiosk/formats/Zisofs.h"
+#include "qkiosk/protocol/Sha256.h"
 #include "qkiosk/protocol/Text.h"
 #include "qkiosk/protocol/Wire.h"
 
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -26,6 +28,44 @@
 #include <optional>
 
 namespace kiosk::scan {
+
+// libclamav does not enter a layer it found clean before in the same
+// process (its clean cache): a second copy of a container shows no members.
+// The first copy was accounted for, and what was found in it (the scanner's
+// own findings: libclamav never caches a layer it detected something in) is
+// given to every other copy, so that each path gets its reasons. A copy
+// whose first copy is still being scanned on another thread waits for it.
+class Repeats {
+public:
+    void started(const Digest& d) {
+        std::lock_guard lock(mu_);
+        ++inProgress_[d];
+    }
+    // `hits` are named relative to the container.
+    void finished(const Digest& d, std::vector<proto::Hit> hits) {
+        {
+            std::lock_guard lock(mu_);
+            if (!hits.empty()) found_.emplace(d, std::move(hits));
+            if (--inProgress_[d] == 0) inProgress_.erase(d);
+        }
+        cv_.notify_all();
+    }
+    // Never called while the calling scan has containers in progress (its
+    // own are finished first), so two scans cannot wait for each other.
+    std::vector<proto::Hit> findingsOf(const Digest& d) {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !inProgress_.contains(d); });
+        const auto it = found_.find(d);
+        return it == found_.end() ? std::vector<proto::Hit>{} : it->second;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<Digest, int> inProgress_;
+    std::map<Digest, std::vector<proto::Hit>> found_;
+};
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -148,7 +188,9 @@ struct Layer {
     Opener opener = Opener::None;
     bool children = false;
     bool ignored = false;     // below a layer that answers for it: not accounted for on its own
-    bool answersBelow = false;   // what lies below is somebody else's to account for (media, our own pass)
+    bool answersBelow = false;   // what lies below is accounted for already (a disk image, a format nobody opens)
+    bool entered = false;     // libclamav scanned it, rather than finding it in its clean cache
+    std::optional<Digest> digest;   // a container's content, for its copies (Repeats)
     bool plausible = true;
     // A self-extracting archive: the archive appended to a program, from
     // `offset` on; libclamav shows its members two levels down.
@@ -193,6 +235,10 @@ struct ScanContext {
     std::string lastMetaName; // an archive member's full name, from the archive's directory
     std::vector<Layer> open;  // layers whose members may still come, outermost first
     std::vector<Pass> passes;
+    // Containers by content and full (printable) path: scanned here, or found in libclamav's cache.
+    Repeats* repeats = nullptr;
+    std::vector<std::pair<Digest, std::string>>* scannedContainers = nullptr;
+    std::vector<std::pair<Digest, std::string>>* cachedContainers = nullptr;
     bool shown = false;       // libclamav showed level 0: it really looked at the content
 
     void fail(const std::string& member, std::string detail) {
@@ -283,6 +329,13 @@ void finishZip(ScanContext& c, Layer& l) {
 // A layer's members are all known: was it opened?
 void finish(ScanContext& c, Layer& l) {
     if (l.ignored || !l.id) return;
+    // Found in libclamav's clean cache: the same bytes were scanned earlier
+    // in this session (each session's worker starts with an empty cache),
+    // and what was found in them then counts for the whole media.
+    if (!l.entered) {
+        if (l.digest) c.cachedContainers->emplace_back(*l.digest, printableName(join(c.prefix, l.member)));
+        return;
+    }
     switch (l.opener) {
         case Opener::Libclamav:
             if (l.children) return;
@@ -357,6 +410,11 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
     l.level = level;
     l.member = member;
     l.name = level == 0 ? c.rootName : (fileName ? fileName : "");
+    // The media reader opens this file as media and sends its files.
+    if (c.depth == 0 && level == 0 && c.media) {
+        l.ignored = true;
+        return l;
+    }
     if (parent && (parent->ignored || parent->answersBelow)) {
         l.ignored = true;
         return l;
@@ -372,12 +430,7 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
     if (!l.id) return l;
     const auto& id = *l.id;
     const bool fileItself = c.depth == 0 && level == 0;
-    // The media reader opens this file as media and sends its files: what
-    // libclamav finds in the raw image adds nothing to account for.
-    if (fileItself && c.media && formats::isMedia(id)) {
-        l.ignored = true;
-        return l;
-    }
+
     l.opener = openerFor(id.format, unrarAvailable());
     switch (l.opener) {
         case Opener::Media:
@@ -390,9 +443,9 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
             break;
         case Opener::Libarchive:
         case Opener::Zisofs:
-            // Opened again in full after libclamav's scan: what libclamav
-            // finds below is scanned, but not accounted for twice.
-            l.answersBelow = true;
+            // Opened again in full after libclamav's scan. What libclamav
+            // extracts of it is accounted for as usual: the same members
+            // from libarchive are then found in libclamav's cache.
             if (!keep(c, l, whole)) c.fail(member, tooLargeToKeep(id));
             break;
         case Opener::Zip: {
@@ -407,7 +460,6 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
             if (!dir) {
                 // No directory to check libclamav against: libarchive reads it entry by entry.
                 l.opener = Opener::Libarchive;
-                l.answersBelow = true;
                 if (!keep(c, l, whole)) c.fail(member, tooLargeToKeep(id));
                 break;
             }
@@ -431,6 +483,7 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
         case Opener::None:
             break;
     }
+    if (l.opener != Opener::None) l.digest = kiosk::Sha256::of(whole);
     return l;
 }
 
@@ -485,6 +538,21 @@ cl_error_t onInspect(int, const char* type, const char** ancestors, size_t, cons
     return CL_SUCCESS;
 }
 
+// Called after the inspection of a layer libclamav really scans, and not
+// for a layer it finds in its clean cache (measured: inspection, cache
+// check, pre-scan, in this order).
+cl_error_t onPreScan(int, const char*, void* context) {
+    auto* c = static_cast<ScanContext*>(context);
+    if (!c || c->open.empty()) return CL_SUCCESS;
+    Layer& l = c->open.back();
+    l.entered = true;
+    if (l.digest) {
+        c->repeats->started(*l.digest);
+        c->scannedContainers->emplace_back(*l.digest, printableName(join(c->prefix, l.member)));
+    }
+    return CL_SUCCESS;
+}
+
 void onVirus(int, const char* name, void* context) {
     auto* c = static_cast<ScanContext*>(context);
     if (!c || !name) return;
@@ -535,14 +603,19 @@ cl_error_t onMeta(const char* containerType, unsigned long compressedSize, const
 // yield scanned the same way in turn.
 class FileScanner {
 public:
-    FileScanner(const cl_engine* engine, const ScanLimits& limits, Budget& budget, FileScan& out)
-        : engine_(engine), limits_(limits), budget_(budget), out_(out) {}
+    FileScanner(const cl_engine* engine, const ScanLimits& limits, Budget& budget, FileScan& out, Repeats& repeats)
+        : engine_(engine), limits_(limits), budget_(budget), out_(out), repeats_(repeats) {}
 
     // `prefix` names the content within the file, `depth` its nesting.
     void scanContent(Bytes content, const std::string& name, const std::string& prefix, std::uint32_t depth, bool media);
+    // After the last scan: what each container scanned here held goes to
+    // Repeats, and each container libclamav had in its cache gets what its
+    // first copy held.
+    void settleRepeats();
 
 private:
     void add(proto::Hit h);
+    void addPrintable(proto::Hit h);
     void fail(const std::string& member, std::string detail) { add({proto::Verdict::Unscannable, member, std::move(detail)}); }
     void runPass(Pass& p);
     void runArchive(Pass& p);
@@ -554,20 +627,46 @@ private:
     const ScanLimits& limits_;
     Budget& budget_;
     FileScan& out_;
+    Repeats& repeats_;
+    std::vector<std::pair<Digest, std::string>> scannedContainers_, cachedContainers_;
 };
 
 void FileScanner::add(proto::Hit h) {
     // Member names come from inside hostile archives.
     h.member = printableName(h.member);
     h.detail = printableName(h.detail);
+    addPrintable(std::move(h));
+}
+
+void FileScanner::addPrintable(proto::Hit h) {
     for (const auto& x : out_.hits)
         if (x.kind == h.kind && x.member == h.member && x.detail == h.detail) return;  // zip reports members twice
     if (out_.hits.size() < proto::kMaxNames) out_.hits.push_back(std::move(h));
 }
 
+void FileScanner::settleRepeats() {
+    for (const auto& [digest, path] : scannedContainers_) {
+        std::vector<proto::Hit> inside;
+        for (const auto& h : out_.hits) {
+            if (path.empty()) inside.push_back(h);
+            else if (h.member == path) inside.push_back({h.kind, "", h.detail});
+            else if (h.member.size() > path.size() && h.member.starts_with(path) && h.member[path.size()] == '!')
+                inside.push_back({h.kind, h.member.substr(path.size() + 1), h.detail});
+        }
+        repeats_.finished(digest, std::move(inside));
+    }
+    scannedContainers_.clear();
+    for (const auto& [digest, path] : cachedContainers_)
+        for (const auto& h : repeats_.findingsOf(digest)) addPrintable({h.kind, join(path, h.member), h.detail});
+    cachedContainers_.clear();
+}
+
 void FileScanner::scanContent(Bytes content, const std::string& name, const std::string& prefix, std::uint32_t depth,
                               bool media) {
     ScanContext ctx;
+    ctx.repeats = &repeats_;
+    ctx.scannedContainers = &scannedContainers_;
+    ctx.cachedContainers = &cachedContainers_;
     ctx.limits = &limits_;
     ctx.budget = &budget_;
     ctx.prefix = prefix;
@@ -582,7 +681,12 @@ void FileScanner::scanContent(Bytes content, const std::string& name, const std:
     // extract it anyway). Heuristic alerts (limits, encryption) are deferred
     // by libclamav until the file is done, so a real signature still wins.
     opts.general = CL_SCAN_GENERAL_HEURISTICS;
-    opts.parse = ~0u;
+    // A file the media reader opens as media is matched as raw bytes only:
+    // its files come from the reader. What libclamav would extract from the
+    // raw image (partitions, fragments of files) is not what the reader
+    // reads, and would enter libclamav's clean cache as if it were: the
+    // reader's own copy of a file would then be skipped unchecked.
+    opts.parse = media ? 0u : ~0u;
     opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
     const char* virname = nullptr;
     unsigned long scanned = 0;
@@ -825,12 +929,10 @@ Result<std::shared_ptr<ClamavEngine>> ClamavEngine::load(const std::string& dbDi
     if (!self->engine_) return makeError("cannot create libclamav engine (out of memory?)");
     auto* e = self->engine_;
     if (auto st = self->configure(limits, tmpDir); !st) return st.error();
-    // No clean-file cache: a layer found in it is not entered again, and
-    // would look like a container libclamav did not open (a second copy of
-    // the same zip would go to libarchive, an NSIS installer would be
-    // unscannable). docs/performance.md measured the cache at no gain.
-    if (cl_engine_set_num(e, CL_ENGINE_DISABLE_CACHE, 1) != CL_SUCCESS) return makeError("cannot turn off libclamav's cache");
     cl_engine_set_clcb_file_inspection(e, onInspect);
+    // Tells a layer libclamav scans from one it finds in its clean cache,
+    // which shows no members.
+    cl_engine_set_clcb_pre_scan(e, onPreScan);
     cl_engine_set_clcb_virus_found(e, onVirus);
     cl_engine_set_clcb_meta(e, onMeta);
 
@@ -850,6 +952,8 @@ Result<std::shared_ptr<ClamavEngine>> ClamavEngine::load(const std::string& dbDi
     self->db_ = describeDatabases(dbDir, sigs);
     return self;
 }
+
+ClamavEngine::ClamavEngine() : repeats_(std::make_unique<Repeats>()) {}
 
 ClamavEngine::~ClamavEngine() {
     if (engine_) cl_engine_free(engine_);
@@ -881,9 +985,18 @@ FileScan ClamavEngine::scan(int fd, const std::string& name, bool media) const {
     budget.keepLeft = limits_.maxScanSize;
     budget.filesLeft = limits_.maxFiles;
     budget.deadline = Clock::now() + std::chrono::milliseconds(limits_.maxScanTimeMs);
-    FileScanner scanner(engine_, limits_, budget, out);
-    scanner.scanContent({static_cast<const std::uint8_t*>(map), static_cast<std::size_t>(size)}, name, "", 0, media);
+    const Bytes content(static_cast<const std::uint8_t*>(map), static_cast<std::size_t>(size));
+    // The media reader's word is taken for what is media by content only:
+    // any other file it might flag is scanned as files are.
+    if (media) {
+        const auto id = formats::identify(content.first(std::min<std::size_t>(content.size(), formats::kHeadBytes)),
+                                          content.last(std::min<std::size_t>(content.size(), formats::kTailBytes)), size);
+        media = id && formats::isMedia(*id);
+    }
+    FileScanner scanner(engine_, limits_, budget, out, *repeats_);
+    scanner.scanContent(content, name, "", 0, media);
     ::munmap(map, size);
+    scanner.settleRepeats();
     return out;
 }
 

@@ -22,6 +22,8 @@
 
 namespace kiosk::scan {
 
+class Repeats;
+
 // Limits, set deliberately; docs/architecture.md explains each. Anything that
 // hits one is `unscannable`, never clean.
 struct ScanLimits {
@@ -61,8 +63,11 @@ public:
     FileScan scan(int fd, const std::string& name, bool media = false) const;
 
 private:
-    ClamavEngine() = default;
+    ClamavEngine();
     cl_engine* engine_ = nullptr;
+    // What was found in each container so far in this process (one session's
+    // worker): libclamav's clean cache skips a second copy of the same bytes.
+    std::unique_ptr<Repeats> repeats_;
     ScanLimits limits_;
     DatabaseInfo db_;
 };
