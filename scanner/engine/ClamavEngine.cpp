@@ -111,6 +111,13 @@ std::string join(const std::string& outer, const std::string& inner) {
 // (98) members without a word; anything not measured counts as skipped.
 bool libclamavUnzips(std::uint16_t method) { return method == 0 || method == 8 || method == 9 || method == 12; }
 
+// A zip member libclamav is known to skip: libarchive will have to read it.
+bool needsLibarchive(const formats::ZipDirectory& dir) {
+    return std::any_of(dir.members.begin(), dir.members.end(), [](const formats::ZipMember& m) {
+        return m.hasData() && m.size > kTooSmallToScan && !m.encrypted() && !libclamavUnzips(m.method);
+    });
+}
+
 // An ARJ main header checks out: its CRC-32 follows it. Two bytes of
 // signature alone are found by chance in other data.
 bool arjHeader(Bytes b) {
@@ -450,10 +457,7 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
             break;
         case Opener::Zip: {
             if (l.zip) {   // a self-extracting zip: its directory is known already
-                const bool needsLibarchive = std::any_of(l.zip->members.begin(), l.zip->members.end(), [](const auto& m) {
-                    return m.hasData() && m.size > kTooSmallToScan && !m.encrypted() && !libclamavUnzips(m.method);
-                });
-                if (needsLibarchive || size - l.offset <= kSmallContainer) (void)keep(c, l, whole);
+                if (needsLibarchive(*l.zip) || size - l.offset <= kSmallContainer) (void)keep(c, l, whole);
                 break;
             }
             auto dir = formats::readZipDirectory(whole, c.limits->maxFiles + 1ull);
@@ -463,13 +467,10 @@ Layer inspectLayer(ScanContext& c, const Layer* parent, std::uint32_t level, con
                 if (!keep(c, l, whole)) c.fail(member, tooLargeToKeep(id));
                 break;
             }
-            const bool needsLibarchive = std::any_of(dir->members.begin(), dir->members.end(), [](const auto& m) {
-                return m.hasData() && m.size > kTooSmallToScan && !m.encrypted() && !libclamavUnzips(m.method);
-            });
             // A member of a method libclamav lacks is certain to need
             // libarchive; a small zip is kept anyway, for members libclamav
             // skips for other reasons (zip64 records, measured).
-            if (needsLibarchive || size <= kSmallContainer) (void)keep(c, l, whole);
+            if (needsLibarchive(*dir) || size <= kSmallContainer) (void)keep(c, l, whole);
             l.zipSeen.assign(dir->members.size(), false);
             l.zip = std::move(*dir);
             break;
