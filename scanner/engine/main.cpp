@@ -34,6 +34,7 @@
 
 #include "ClamavEngine.h"
 #include "FileTypeProbe.h"
+#include "LibarchiveReader.h"
 #include "qkiosk/protocol/Channel.h"
 #include "qkiosk/sandbox/Sandbox.h"
 
@@ -146,7 +147,7 @@ private:
                 ::munmap(map, n);
             }
         }
-        auto scan = engine.scan(job.fd.get(), job.request.name);
+        auto scan = engine.scan(job.fd.get(), job.request.name, job.request.media);
         r.hits = std::move(scan.hits);
         r.bytesScanned = scan.bytesScanned;
         return r;
@@ -184,6 +185,10 @@ void clamavMessage(enum cl_msg, const char* fullmsg, const char*, void*) {
         auto p = FileTypeProbe::open();
         probes.push_back(p ? std::make_unique<FileTypeProbe>(std::move(*p)) : nullptr);
     }
+    // libarchive's member names need a UTF-8 locale, a file the sandbox
+    // would not let it load. Without it such names are lost, and a zip
+    // member the scanner must read again is then unscannable: no need to stop.
+    if (auto st = LibarchiveReader::preload(); !st) std::fprintf(stderr, "qkiosk-scanner: %s\n", st.error().message.c_str());
     sandbox::Spec spec;
     spec.profile = sandbox::Profile::Scanner;
     spec.uid = req.uid;

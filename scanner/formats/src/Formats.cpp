@@ -24,6 +24,9 @@ std::uint32_t le32(Bytes b, std::size_t o) {
 std::uint64_t le64(Bytes b, std::size_t o) {
     return static_cast<std::uint64_t>(le32(b, o)) | (static_cast<std::uint64_t>(le32(b, o + 4)) << 32);
 }
+std::uint16_t be16(Bytes b, std::size_t o) {
+    return b.size() < o + 2 ? 0 : static_cast<std::uint16_t>((b[o] << 8) | b[o + 1]);
+}
 std::uint32_t be32(Bytes b, std::size_t o) {
     if (b.size() < o + 4) return 0;
     return (static_cast<std::uint32_t>(b[o]) << 24) | (static_cast<std::uint32_t>(b[o + 1]) << 16) |
@@ -179,7 +182,9 @@ std::optional<Identity> bootSectorFilesystem(Bytes h, std::uint64_t size) {
 // A superblock after unused first sectors (1 KiB for ext and HFS+, 64 KiB for Btrfs).
 std::optional<Identity> superblockFilesystem(Bytes h, std::uint64_t size) {
     if (extSuperblock(h, size)) return id(Format::Ext, Kind::FilesystemImage, "an ext2/3/4 filesystem image");
-    if ((hasAt(h, 1024, "H+") || hasAt(h, 1024, "HX")) && size > 1536)
+    // Two letters alone are found in programs and pictures: the version
+    // that follows them (4 for HFS+, 5 for HFSX) must be right too.
+    if (((hasAt(h, 1024, "H+") && be16(h, 1026) == 4) || (hasAt(h, 1024, "HX") && be16(h, 1026) == 5)) && size > 1536)
         return id(Format::HfsPlus, Kind::FilesystemImage, "an HFS+ filesystem image");
     if (hasAt(h, 0x10040, "_BHRfS_M")) return id(Format::Btrfs, Kind::FilesystemImage, "a Btrfs filesystem image");
     if (hasAt(h, 0x400, "\x10\x20\xF5\xF2")) return id(Format::F2fs, Kind::FilesystemImage, "an F2FS filesystem image");
@@ -334,6 +339,8 @@ const char* formatName(Format f) {
         case Format::Vdi: return "vdi";
         case Format::Ewf: return "ewf";
         case Format::InnoSetup: return "inno-setup";
+        case Format::Nsis: return "nsis";
+        case Format::Msi: return "msi";
     }
     return "unknown";
 }

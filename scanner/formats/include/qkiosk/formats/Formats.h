@@ -33,8 +33,8 @@ enum class Format : std::uint8_t {
     Mbr, Gpt,
     // virtual disks
     Vhd, Vhdx, Vmdk, VmdkDescriptor, Qcow, Qcow2, Vdi, Ewf,
-    // installers
-    InnoSetup,
+    // installers (identifyInstaller in Installers.h: they need the whole content)
+    InnoSetup, Nsis, Msi,
 };
 
 struct Identity {
