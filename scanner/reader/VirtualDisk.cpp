@@ -261,12 +261,21 @@ int bfioClose(intptr_t* h, libbfio_error_t**) {
     return 0;
 }
 
+// A read that would end past the end of the file fails whole, as a
+// ByteSource read does, instead of returning what is there: a library that
+// takes a short read for a full one (as libqcow does with the last cluster,
+// see checkQcowCluster) gets an error instead.
 ssize_t bfioRead(intptr_t* h, std::uint8_t* buffer, std::size_t size, libbfio_error_t**) {
-    if (!h || !buffer) return -1;
+    if (!h || !buffer || size > SSIZE_MAX) return -1;
     BfioIo& s = *bfioIo(h);
     const std::uint64_t total = s.io->file->size();
-    if (s.offset >= total) return 0;
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({size, total - s.offset, std::uint64_t{SSIZE_MAX}}));
+    if (size == 0) return 0;
+    if (!fits(s.offset, size, total)) {
+        s.io->lastError = "the file ends at byte " + num(total) + ", inside the " + num(size) + " bytes read at byte " +
+                          num(s.offset) + " (a truncated or damaged file?)";
+        return -1;
+    }
+    const auto n = size;
     if (auto st = s.io->file->readAt(s.offset, std::span(buffer, n)); !st) {
         s.io->lastError = st.error().message;
         return -1;
@@ -387,12 +396,12 @@ public:
             io_->lastError.clear();
             LibyalError e(api_.freeError, api_.printError);
             const ssize_t n = api_.read(lib_.get(), buf.data() + done, want, static_cast<off64_t>(offset + done), e.out());
-            const std::string where = "the virtual disk cannot be read at byte " + num(offset + done);
-            if (n < 0 || static_cast<std::size_t>(n) > want) {
-                if (!io_->lastError.empty()) return makeError(where + ": " + io_->lastError);
-                return makeError(where + ": " + api_.name + ": " + e.cause());
+            if (n <= 0 || static_cast<std::size_t>(n) > want) {
+                const std::string where = "the virtual disk cannot be read at byte " + num(offset + done) + ": ";
+                if (!io_->lastError.empty()) return makeError(where + io_->lastError);
+                if (n == 0) return makeError(where + api_.name + " returned no data");
+                return makeError(where + api_.name + ": " + e.cause());
             }
-            if (n == 0) return makeError(where + ": " + api_.name + " returned no data");
             done += static_cast<std::size_t>(n);
         }
         if (api_.afterRead) return api_.afterRead(lib_.get());
@@ -603,6 +612,9 @@ Check checkVhdxMetadata(const ByteSource& file, VhdxLayout& l) {
     for (std::uint16_t i = 0; i < count; ++i) {
         const std::size_t at = 32 + i * 32u;
         const std::uint32_t offset = le32(table, at + 16), length = le32(table, at + 20), flags = le32(table, at + 24);
+        // Items follow the 64 KiB table (libvhdi leaks the entry of one that does not).
+        if (length != 0 && (offset < 64 * kKiB || !fits(offset, length, l.metaLength)))
+            return corrupt(what + " is corrupt: an item lies outside it");
         const bool params = isGuid(table, at, kFileParameters), size = isGuid(table, at, kVirtualDiskSize),
                    sector = isGuid(table, at, kLogicalSectorSize);
         if (!params && !size && !sector) {
@@ -610,8 +622,8 @@ Check checkVhdxMetadata(const ByteSource& file, VhdxLayout& l) {
             if (!known && (flags & 4)) return unscannable("a VHDX with metadata the kiosk does not know, marked as required");
             continue;
         }
-        if (length < (params || size ? 8u : 4u) || length > kMiB || !fits(offset, length, l.metaLength))
-            return corrupt(what + " is corrupt: an item lies outside it");
+        if (length < (params || size ? 8u : 4u) || length > kMiB) return corrupt(what + " is corrupt: an item has the wrong length");
+        if ((params && blockSize) || (size && diskSize) || (sector && sectorSize)) return corrupt(what + " is corrupt: an item appears twice");
         Bytes item;
         if (auto r = readStruct(file, l.metaOffset + offset, params || size ? 8 : 4, item, what)) return r;
         if (params) {
@@ -681,16 +693,46 @@ const LibyalApi kVmdk{
 
 constexpr std::uint64_t kGdAtEnd = ~std::uint64_t{0};
 
-// Every grain table a grain directory names lies inside the file.
-Check checkGrainDirectory(const ByteSource& file, std::uint64_t sector, std::uint64_t entries, std::uint32_t tableEntries) {
+// How a sparse extent lays out its grains: a grain directory of grain table
+// sectors, grain tables of grain sectors (4-byte little-endian entries both).
+struct GrainLayout {
+    std::uint64_t grainSectors;
+    std::uint32_t tableEntries;
+    bool compressed;   // stream-optimized: each grain is a marker and deflated data
+};
+
+// Every grain table a grain directory names lies inside the file, and so does
+// every grain those tables name (a compressed grain's marker, at least); each
+// table is read once, and tables do not overlap, so no more than the file is read.
+Check checkGrainDirectory(const ByteSource& file, std::uint64_t sector, std::uint64_t entries, const GrainLayout& g) {
     const std::string what = "the VMDK's grain directory";
-    if (sector > file.size() / 512) return corrupt(what + " lies beyond the end of the file (a truncated file?)");
-    return forEachEntry(file, sector * 512, entries, 4, what, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
-        const std::uint32_t table = le32(p);
-        if (table != 0 && !fits(static_cast<std::uint64_t>(table) * 512, tableEntries * 4u, file.size()))
+    const std::uint64_t tableBytes = g.tableEntries * 4u, size = file.size();
+    if (sector > size / 512) return corrupt(what + " lies beyond the end of the file (a truncated file?)");
+    std::vector<std::uint64_t> tables;
+    auto r = forEachEntry(file, sector * 512, entries, 4, what, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
+        const std::uint64_t table = le32(p);
+        if (table == 0) return std::nullopt;
+        if (!fits(table * 512, tableBytes, size))
             return corrupt(what + " is corrupt: grain table " + num(i) + " lies beyond the end of the file (a truncated file?)");
+        tables.push_back(table * 512);
         return std::nullopt;
     });
+    if (r) return r;
+    std::sort(tables.begin(), tables.end());
+    tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
+    const std::uint64_t grainBytes = g.compressed ? 512 : g.grainSectors * 512;
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        const std::string table = "the VMDK's grain table at byte " + num(tables[k]);
+        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < tableBytes) return corrupt(table + " is corrupt: it overlaps the next one");
+        r = forEachEntry(file, tables[k], g.tableEntries, 4, table, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
+            const std::uint64_t grain = le32(p);   // 0: never written, 1: written as zeros
+            if (grain > 1 && !fits(grain * 512, grainBytes, size))
+                return corrupt(table + " is corrupt: grain " + num(i) + " lies beyond the end of the file (a truncated file?)");
+            return std::nullopt;
+        });
+        if (r) return r;
+    }
+    return std::nullopt;
 }
 
 // A hosted sparse extent ("KDMV") with its descriptor inside: its header and grain directories.
@@ -724,10 +766,11 @@ Check checkVmdkHeader(const ByteSource& file, std::uint64_t& capacity) {
             return corrupt("the stream-optimized VMDK's footer is missing (a truncated file?)");
         gd = le64(footer, 56);
     }
-    if (auto r = checkGrainDirectory(file, gd, entries, tableEntries)) return r;
+    const GrainLayout layout{grain, tableEntries, (flags & 0x10000) != 0};
+    if (auto r = checkGrainDirectory(file, gd, entries, layout)) return r;
     const std::uint64_t redundant = le64(h, 48);
     if ((flags & 2) && redundant != 0 && redundant != kGdAtEnd)
-        if (auto r = checkGrainDirectory(file, redundant, entries, tableEntries)) return r;
+        if (auto r = checkGrainDirectory(file, redundant, entries, layout)) return r;
     return std::nullopt;
 }
 
@@ -799,19 +842,75 @@ std::string backingName(const ByteSource& file, std::uint64_t offset, std::uint3
     return " \"" + printableName(truncateUtf8(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), 200)) + "\"";
 }
 
-// Every L2 table the L1 table names is a whole cluster inside the file.
-Check checkL1(const ByteSource& file, const char* what, std::uint64_t offset, std::uint64_t entries, std::uint64_t mask,
-              std::uint64_t reserved, std::uint64_t align, std::uint64_t l2Bytes) {
-    const std::string table = std::string("the ") + what + " image's L1 table";
-    return forEachEntry(file, offset, entries, 8, table, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
+// How a qcow version lays out its two tables: an L1 table of L2 table
+// offsets, L2 tables of cluster offsets (8-byte big-endian entries both).
+struct QcowTables {
+    const char* name;   // "qcow2", "qcow"
+    bool v2;
+    std::uint64_t l1Offset, l1Entries;
+    std::uint32_t clusterBits;
+    std::uint64_t l2Entries;
+};
+
+// Every cluster an L2 table names lies inside the file: libqcow 20201213
+// reads a cluster that the end of the file cuts short into a short buffer,
+// then copies a whole cluster out of it (found by fuzz_virtual_disk,
+// regressions/fuzz_virtual_disk/qcow2-cluster-cut-by-end-of-file).
+Check checkQcowCluster(const ByteSource& file, const QcowTables& t, std::uint64_t e, const std::string& table, std::uint64_t i) {
+    const std::uint64_t cluster = std::uint64_t{1} << t.clusterBits, size = file.size();
+    const std::string bad = table + " is corrupt: entry " + num(i);
+    std::uint64_t at = 0, length = cluster;
+    if (t.v2 && (e >> 62 & 1)) {
+        // Compressed: the offset in the low bits, then the count of 512-byte sectors it spans, less one.
+        const unsigned x = 62 - (t.clusterBits - 8);
+        at = e & ((std::uint64_t{1} << x) - 1);
+        length = (((e >> x) & ((std::uint64_t{1} << (t.clusterBits - 8)) - 1)) + 1) * 512 - (at & 511);
+        if (at >= size || length - 1 > size - at + 510)   // its last sector may be cut by the end of the file
+            return corrupt(bad + " points beyond the end of the file (a truncated file?)");
+        return std::nullopt;
+    }
+    if (!t.v2 && (e >> 63)) {
+        at = e & ((std::uint64_t{1} << (63 - t.clusterBits)) - 1);
+        length = (e >> (63 - t.clusterBits)) & (cluster - 1);
+    } else if (t.v2) {
+        if (e & 0x3F000000000001FEull) return corrupt(bad + " has reserved bits set");
+        at = e & 0x00FFFFFFFFFFFE00ull;
+        if (at % cluster != 0) return corrupt(bad + " is not aligned to a cluster");
+    } else {
+        at = e;
+    }
+    if (at != 0 && !fits(at, length, size)) return corrupt(bad + " points beyond the end of the file (a truncated file?)");
+    return std::nullopt;
+}
+
+// The L1 table, then each L2 table it names once: L2 tables are aligned
+// clusters that do not overlap, so no more than the file is ever read.
+Check checkQcowTables(const ByteSource& file, const QcowTables& t) {
+    const std::string l1 = std::string("the ") + t.name + " image's L1 table";
+    const std::uint64_t cluster = std::uint64_t{1} << t.clusterBits, l2Bytes = t.l2Entries * 8;
+    std::vector<std::uint64_t> tables;
+    auto r = forEachEntry(file, t.l1Offset, t.l1Entries, 8, l1, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
         const std::uint64_t e = be64(p);
-        const std::uint64_t at = e & mask;
-        if (e & reserved) return corrupt(table + " is corrupt: entry " + num(i) + " has reserved bits set");
+        if (t.v2 && (e & 0x7F000000000001FEull)) return corrupt(l1 + " is corrupt: entry " + num(i) + " has reserved bits set");
+        const std::uint64_t at = t.v2 ? e & 0x00FFFFFFFFFFFE00ull : e;
         if (at == 0) return std::nullopt;
-        if (at % align != 0 || !fits(at, l2Bytes, file.size()))
-            return corrupt(table + " is corrupt: entry " + num(i) + " points beyond the end of the file (a truncated file?)");
+        if (at % cluster != 0 || !fits(at, l2Bytes, file.size()))
+            return corrupt(l1 + " is corrupt: entry " + num(i) + " points beyond the end of the file (a truncated file?)");
+        tables.push_back(at);
         return std::nullopt;
     });
+    if (r) return r;
+    std::sort(tables.begin(), tables.end());
+    tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        const std::string l2 = std::string("the ") + t.name + " image's L2 table at byte " + num(tables[k]);
+        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < l2Bytes) return corrupt(l2 + " is corrupt: it overlaps the next one");
+        r = forEachEntry(file, tables[k], t.l2Entries, 8, l2, [&](std::uint64_t i, const std::uint8_t* p) {
+            return checkQcowCluster(file, t, be64(p), l2, i);
+        });
+        if (r) return r;
+    }
+    return std::nullopt;
 }
 
 Check checkQcow2(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize) {
@@ -851,7 +950,7 @@ Check checkQcow2(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize
     if (l1Entries > (32 * kMiB) / 8 || diskSize > std::uint64_t{l1Entries} * perL1)
         return corrupt("the qcow2 image's L1 table is corrupt: its " + num(l1Entries) + " entries do not fit a disk of " + num(diskSize) + " bytes");
     if (l1Offset % cluster != 0) return corrupt("the qcow2 image's L1 table is corrupt: it is not aligned to a cluster");
-    return checkL1(file, "qcow2", l1Offset, l1Entries, 0x00FFFFFFFFFFFE00ull, 0x7F000000000001FEull, cluster, cluster);
+    return checkQcowTables(file, {"qcow2", true, l1Offset, l1Entries, clusterBits, cluster / 8});
 }
 
 Check checkQcow1(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize) {
@@ -863,7 +962,7 @@ Check checkQcow1(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize
         return corrupt("the qcow image's header is corrupt: clusters of 2^" + num(clusterBits) + " bytes, L2 tables of 2^" + num(l2Bits) + " entries");
     diskSize = be64(h, 24);
     const std::uint64_t entries = divUp(diskSize, std::uint64_t{1} << (clusterBits + l2Bits));
-    return checkL1(file, "qcow", be64(h, 40), entries, ~std::uint64_t{0}, 0, 1, (std::uint64_t{1} << l2Bits) * 8);
+    return checkQcowTables(file, {"qcow", false, be64(h, 40), entries, clusterBits, std::uint64_t{1} << l2Bits});
 }
 
 OpenedDisk openQcow(const ByteSource& file) {
@@ -982,8 +1081,9 @@ OpenedDisk openEwf(const ByteSource& file) {
 
 // ------------------------------------------------------------------ VDI (our own code)
 
-constexpr std::uint32_t kVdiUnallocated = 0xFFFFFFFFu;   // reads as zeros
-constexpr std::uint32_t kVdiZero = 0xFFFFFFFEu;          // discarded: zeros too
+// Block map entries from this one up read as zeros: 0xFFFFFFFE (discarded)
+// and 0xFFFFFFFF (never written).
+constexpr std::uint32_t kVdiZero = 0xFFFFFFFEu;
 
 // A VDI's disk: block i of the disk is data block map[i] of the file, or zeros.
 class VdiDisk final : public ByteSource {

@@ -17,13 +17,15 @@ SECS=${1:-${QKIOSK_FUZZ_SECONDS:-60}}
 [[ $SECS =~ ^[1-9][0-9]*$ ]] || { echo "usage: tests/fuzz/run.sh [SECONDS]" >&2; exit 2; }
 BUILD=$ROOT/build-fuzz
 BIN=$BUILD/bin
-HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader fuzz_ticket fuzz_officer_request)
+HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader fuzz_ticket fuzz_officer_request
+           fuzz_virtual_disk)
 # Inputs are bounded: a packet of the protocol (header + 64 KiB + 1, so an
 # oversized one is tried too), a config file, a device's descriptors, a 1.25
-# MiB disk image (the NTFS seed is 1 MiB + its backup boot sector).
+# MiB disk image (the NTFS seed is 1 MiB + its backup boot sector), a 1 MiB
+# virtual disk file.
 declare -A MAX_LEN=([fuzz_protocol]=65545 [fuzz_whitelist]=16384 [fuzz_usb_descriptors]=8192
                     [fuzz_media_reader]=1310720 [fuzz_ticket]=65536
-                    [fuzz_officer_request]=8192)
+                    [fuzz_officer_request]=8192 [fuzz_virtual_disk]=1048576)
 
 # ------------------------------------------------------------------ tools
 for t in clang-14 clang++-14 cmake; do
