@@ -870,8 +870,12 @@ Check checkQcowCluster(const ByteSource& file, const QcowTables& t, std::uint64_
         return std::nullopt;
     }
     if (!t.v2 && (e >> 63)) {
+        // Compressed, version 1: the offset, then the length in bytes. libqcow
+        // 20201213 dereferences a null buffer for a length of 0 (found by
+        // fuzz_virtual_disk, regressions/fuzz_virtual_disk/qcow-compressed-cluster-of-0-bytes).
         at = e & ((std::uint64_t{1} << (63 - t.clusterBits)) - 1);
         length = (e >> (63 - t.clusterBits)) & (cluster - 1);
+        if (length == 0) return corrupt(bad + " is a compressed cluster of 0 bytes");
     } else if (t.v2) {
         if (e & 0x3F000000000001FEull) return corrupt(bad + " has reserved bits set");
         at = e & 0x00FFFFFFFFFFFE00ull;
@@ -1034,6 +1038,14 @@ Check checkEwfSections(const ByteSource& file) {
         if (size < 76 || !fits(at, size, file.size())) return corrupt(chain + " is corrupt: the " + printableName(type) + " section at byte " + num(at) + " runs past the end of the file (a truncated file?)");
         if ((type == "header" || type == "header2" || type == "xheader" || type == "xhash") && size - 76 > 64 * kKiB)
             return corrupt(chain + " is corrupt: its " + type + " section of " + num(size) + " bytes is larger than any real one");
+        if (type == "table" || type == "table2" || type == "error2" || type == "session") {
+            // Each begins with its count of entries (4 bytes or more each), which libewf allocates for.
+            Bytes count;
+            if (auto r = readStruct(file, at + 76, 4, count, "the EWF file's " + type + " section")) return r;
+            if (std::uint64_t{le32(count, 0)} * 4 > size - 76)
+                return corrupt(chain + " is corrupt: its " + type + " section at byte " + num(at) + " claims " + num(le32(count, 0)) +
+                               " entries, more than it holds");
+        }
         if (type == "volume" || type == "disk") {
             Bytes v;
             if (auto r = readStruct(file, at + 76, 16, v, "the EWF file's volume section")) return r;

@@ -266,6 +266,11 @@ TEST_CASE("Images that need other files are refused with a sentence that says wh
         CHECK(r.code == proto::ReasonCode::Unscannable);
         CHECK_THAT(r.detail, Catch::StartsWith("a qcow2 image with a backing file") && Catch::Contains("base.qcow2"));
     }
+    SECTION("a qcow2 whose data is in an external data file") {
+        const auto r = refusal(*open(convert(ws, "external.qcow2", {"-O", "qcow2", "-o", "data_file=" + (ws.path() / "external.data").string()})));
+        CHECK(r.code == proto::ReasonCode::Unscannable);
+        CHECK(r.detail == "a qcow2 image whose data is in another file (an external data file)");
+    }
     SECTION("a differencing VHD (qemu-img cannot write one: a dynamic VHD marked as one)") {
         const auto vhd = convert(ws, "diff.vhd", {"-O", "vpc"});
         auto footer = fileBytes(vhd);
@@ -439,6 +444,11 @@ TEST_CASE("Damaged images are refused before the library reads them, and never c
         const auto r = refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow2-cluster-cut-by-end-of-file"));
         CHECK(r.code == proto::ReasonCode::CorruptFilesystem);
         CHECK_THAT(r.detail, Catch::Matches("the qcow2 image's L2 table at byte [0-9]+ is corrupt: entry [0-9]+ points beyond the end of the file \\(a truncated file\\?\\)"));
+    }
+    SECTION("a qcow version 1 with a compressed cluster of 0 bytes (libqcow dereferenced a null buffer; found by the fuzzer)") {
+        const auto r = refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow-compressed-cluster-of-0-bytes"));
+        CHECK(r.code == proto::ReasonCode::CorruptFilesystem);
+        CHECK_THAT(r.detail, Catch::EndsWith(" is a compressed cluster of 0 bytes"));
     }
     SECTION("a stream-optimized VMDK cut after its grain tables") {
         const auto vmdk = convert(ws, "half.vmdk", {"-O", "vmdk", "-o", "subformat=streamOptimized"});
