@@ -79,16 +79,12 @@ std::uint32_t be32(const std::uint8_t* p) {
 }
 std::uint64_t be64(const std::uint8_t* p) { return static_cast<std::uint64_t>(be32(p)) << 32 | be32(p + 4); }
 // Fields of a structure read into `b`; 0 past its end (never read beyond it).
-template <std::size_t N, typename F>
-auto field(const Bytes& b, std::size_t at, F decode) -> decltype(decode(b.data())) {
-    if (at > b.size() || N > b.size() - at) return 0;
-    return decode(b.data() + at);
-}
-std::uint16_t le16(const Bytes& b, std::size_t at) { return field<2>(b, at, [](const std::uint8_t* p) { return le16(p); }); }
-std::uint32_t le32(const Bytes& b, std::size_t at) { return field<4>(b, at, [](const std::uint8_t* p) { return le32(p); }); }
-std::uint64_t le64(const Bytes& b, std::size_t at) { return field<8>(b, at, [](const std::uint8_t* p) { return le64(p); }); }
-std::uint32_t be32(const Bytes& b, std::size_t at) { return field<4>(b, at, [](const std::uint8_t* p) { return be32(p); }); }
-std::uint64_t be64(const Bytes& b, std::size_t at) { return field<8>(b, at, [](const std::uint8_t* p) { return be64(p); }); }
+bool within(const Bytes& b, std::size_t at, std::size_t n) { return at <= b.size() && n <= b.size() - at; }
+std::uint16_t le16(const Bytes& b, std::size_t at) { return within(b, at, 2) ? le16(b.data() + at) : 0; }
+std::uint32_t le32(const Bytes& b, std::size_t at) { return within(b, at, 4) ? le32(b.data() + at) : 0; }
+std::uint64_t le64(const Bytes& b, std::size_t at) { return within(b, at, 8) ? le64(b.data() + at) : 0; }
+std::uint32_t be32(const Bytes& b, std::size_t at) { return within(b, at, 4) ? be32(b.data() + at) : 0; }
+std::uint64_t be64(const Bytes& b, std::size_t at) { return within(b, at, 8) ? be64(b.data() + at) : 0; }
 
 bool has(const Bytes& b, std::size_t at, std::string_view magic) {
     return at <= b.size() && magic.size() <= b.size() - at && std::memcmp(b.data() + at, magic.data(), magic.size()) == 0;
@@ -137,16 +133,21 @@ constexpr Guid guid(const char (&s)[37]) {
         raw[j] = static_cast<std::uint8_t>(hex(s[i]) << 4 | hex(s[i + 1]));
         i += 2;
     }
-    return Guid{raw[3], raw[2], raw[1], raw[0], raw[5], raw[4], raw[7], raw[6],
-                raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]};
+    constexpr std::array<std::size_t, 16> order{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    Guid g{};
+    for (std::size_t i = 0; i < 16; ++i) g[i] = raw[order[i]];
+    return g;
 }
-bool isGuid(const Bytes& b, std::size_t at, const Guid& g) { return std::memcmp(b.data() + at, g.data(), g.size()) == 0; }
+bool isGuid(const Bytes& b, std::size_t at, const Guid& g) {
+    return within(b, at, g.size()) && std::memcmp(b.data() + at, g.data(), g.size()) == 0;
+}
 
 // `length` bytes of the file at `offset`; `what` names them in the sentence.
 Check readStruct(const ByteSource& file, std::uint64_t offset, std::uint64_t length, Bytes& out, const std::string& what) {
     if (!fits(offset, length, file.size())) return corrupt(what + " lies beyond the end of the file (a truncated file?)");
     out.assign(static_cast<std::size_t>(length), 0);
-    if (auto s = file.readAt(offset, out); !s) return DiskRefusal{ReasonCode::ReadError, what + " cannot be read: " + s.error().message};
+    if (auto s = file.readAt(offset, out); !s)
+        return DiskRefusal{ReasonCode::ReadError, what + " cannot be read: " + s.error().message};
     return std::nullopt;
 }
 
@@ -290,9 +291,12 @@ off64_t bfioSeek(intptr_t* h, off64_t offset, int whence, libbfio_error_t**) {
     if (!h) return -1;
     BfioIo& s = *bfioIo(h);
     std::int64_t base = 0;
-    if (whence == SEEK_CUR) base = static_cast<std::int64_t>(s.offset);
-    else if (whence == SEEK_END) base = static_cast<std::int64_t>(s.io->file->size());
-    else if (whence != SEEK_SET) return -1;
+    switch (whence) {
+        case SEEK_SET: break;
+        case SEEK_CUR: base = static_cast<std::int64_t>(s.offset); break;
+        case SEEK_END: base = static_cast<std::int64_t>(s.io->file->size()); break;
+        default: return -1;
+    }
     std::int64_t to = 0;
     if (__builtin_add_overflow(base, offset, &to) || to < 0) return -1;
     s.offset = static_cast<std::uint64_t>(to);
@@ -327,8 +331,8 @@ Check makeHandle(FileIo& io, BfioHandle& out) {
     if (!state) return unscannable("out of memory opening the virtual disk");
     libbfio_handle_t* h = nullptr;
     auto e = bfioError();
-    if (libbfio_handle_initialize(&h, reinterpret_cast<intptr_t*>(state), bfioFree, bfioClone, bfioOpen, bfioClose,
-                                  bfioRead, bfioWrite, bfioSeek, bfioExists, bfioIsOpen, bfioGetSize,
+    if (libbfio_handle_initialize(&h, reinterpret_cast<intptr_t*>(state), bfioFree, bfioClone, bfioOpen, bfioClose, bfioRead,
+                                  bfioWrite, bfioSeek, bfioExists, bfioIsOpen, bfioGetSize,
                                   LIBBFIO_FLAG_IO_HANDLE_MANAGED | LIBBFIO_FLAG_IO_HANDLE_CLONE_BY_FUNCTION, e.out()) != 1) {
         delete state;
         return bfioFailure("create a handle", e);
@@ -434,21 +438,22 @@ Check startOpening(const ByteSource& file, bool withPool, Opening& o) {
 }
 
 OpenedDisk finish(const LibyalApi& api, Opening o, LibHandle lib, std::uint64_t size, std::uint32_t sectorSize) {
-    auto* disk = new (std::nothrow) LibyalDisk(api, std::move(o.io), std::move(o.handle), std::move(o.pool), std::move(lib), size);
+    auto* disk =
+        new (std::nothrow) LibyalDisk(api, std::move(o.io), std::move(o.handle), std::move(o.pool), std::move(lib), size);
     if (!disk) return unscannable("out of memory opening the virtual disk");
     return VirtualDisk{std::unique_ptr<ByteSource>(disk), sectorSize};
 }
 
 // ------------------------------------------------------------------ VHD and VHDX (libvhdi)
 
-const LibyalApi kVhdi{
-    "libvhdi", libvhdi_error_free, libvhdi_error_backtrace_sprint,
-    [](intptr_t* h, void* b, std::size_t n, off64_t o, intptr_t** e) { return libvhdi_file_read_buffer_at_offset(h, b, n, o, e); },
-    [](intptr_t* h) {
-        libvhdi_file_close(h, nullptr);
-        libvhdi_file_free(&h, nullptr);
-    },
-    nullptr};
+ssize_t vhdiRead(intptr_t* h, void* buffer, std::size_t size, off64_t offset, intptr_t** e) {
+    return libvhdi_file_read_buffer_at_offset(h, buffer, size, offset, e);
+}
+void vhdiClose(intptr_t* h) {
+    libvhdi_file_close(h, nullptr);
+    libvhdi_file_free(&h, nullptr);
+}
+const LibyalApi kVhdi{"libvhdi", libvhdi_error_free, libvhdi_error_backtrace_sprint, vhdiRead, vhdiClose, nullptr};
 
 // The ones' complement of the sum of a VHD structure's bytes, its checksum field left out.
 std::uint32_t vhdChecksum(const Bytes& b, std::size_t checksumAt) {
@@ -478,7 +483,8 @@ Check checkDynamicVhd(const ByteSource& file, const Bytes& footer, std::uint64_t
     return forEachEntry(file, table, entries, 4, "the VHD's block table", [&](std::uint64_t i, const std::uint8_t* e) -> Check {
         const std::uint32_t sector = be32(e);
         if (sector != 0xFFFFFFFFu && !fits(static_cast<std::uint64_t>(sector) * 512, bitmap + block, dataEnd))
-            return corrupt("the VHD's block table is corrupt: block " + num(i) + " lies beyond the end of the file (a truncated file?)");
+            return corrupt("the VHD's block table is corrupt: block " + num(i) +
+                           " lies beyond the end of the file (a truncated file?)");
         return std::nullopt;
     });
 }
@@ -496,10 +502,12 @@ OpenedDisk openLibvhdi(const ByteSource& file, int fileType, std::uint64_t expec
     std::uint32_t disk = 0, sector = 0;
     size64_t size = 0;
     if (libvhdi_file_get_file_type(f.get(), &type, e.out()) != 1 || libvhdi_file_get_disk_type(f.get(), &disk, e.out()) != 1 ||
-        libvhdi_file_get_media_size(f.get(), &size, e.out()) != 1 || libvhdi_file_get_bytes_per_sector(f.get(), &sector, e.out()) != 1)
+        libvhdi_file_get_media_size(f.get(), &size, e.out()) != 1 ||
+        libvhdi_file_get_bytes_per_sector(f.get(), &sector, e.out()) != 1)
         return libraryFailure(kVhdi, "the virtual disk cannot be described", e, *o.io);
     const char* what = fileType == LIBVHDI_FILE_TYPE_VHDX ? "VHDX" : "VHD";
-    if (disk == LIBVHDI_DISK_TYPE_DIFFERENTIAL) return unscannable(std::string("a differencing ") + what + " that needs its parent disk file");
+    if (disk == LIBVHDI_DISK_TYPE_DIFFERENTIAL)
+        return unscannable(std::string("a differencing ") + what + " that needs its parent disk file");
     if (type != fileType || size != expectedSize)
         return corrupt(std::string("the ") + what + " is corrupt: libvhdi reads it otherwise than its header says");
     return finish(kVhdi, std::move(o), std::move(f), size, sector);
@@ -558,10 +566,12 @@ Check checkVhdxHeaders(const ByteSource& file) {
         if (!current || le64(h, 8) > le64(*current, 8)) current = std::move(h);
     }
     if (!current) return corrupt("neither of the VHDX's two headers is intact");
-    if (le16(*current, 66) != 1) return unscannable("a VHDX of version " + num(le16(*current, 66)) + ", which the kiosk does not read");
+    if (le16(*current, 66) != 1)
+        return unscannable("a VHDX of version " + num(le16(*current, 66)) + ", which the kiosk does not read");
     if (!allZero(*current, 48, 16))
-        return unscannable("a VHDX whose log holds writes not yet applied to its disk (the virtual machine was not shut down "
-                           "cleanly): open it once in Hyper-V to apply them");
+        return unscannable(
+            "a VHDX whose log holds writes not yet applied to its disk (the virtual machine was not shut down "
+            "cleanly): open it once in Hyper-V to apply them");
     return std::nullopt;
 }
 
@@ -618,12 +628,15 @@ Check checkVhdxMetadata(const ByteSource& file, VhdxLayout& l) {
         const bool params = isGuid(table, at, kFileParameters), size = isGuid(table, at, kVirtualDiskSize),
                    sector = isGuid(table, at, kLogicalSectorSize);
         if (!params && !size && !sector) {
-            const bool known = isGuid(table, at, kPhysicalSectorSize) || isGuid(table, at, kPage83) || isGuid(table, at, kParentLocator);
+            const bool known =
+                isGuid(table, at, kPhysicalSectorSize) || isGuid(table, at, kPage83) || isGuid(table, at, kParentLocator);
             if (!known && (flags & 4)) return unscannable("a VHDX with metadata the kiosk does not know, marked as required");
             continue;
         }
-        if (length < (params || size ? 8u : 4u) || length > kMiB) return corrupt(what + " is corrupt: an item has the wrong length");
-        if ((params && blockSize) || (size && diskSize) || (sector && sectorSize)) return corrupt(what + " is corrupt: an item appears twice");
+        if (length < (params || size ? 8u : 4u) || length > kMiB)
+            return corrupt(what + " is corrupt: an item has the wrong length");
+        if ((params && blockSize) || (size && diskSize) || (sector && sectorSize))
+            return corrupt(what + " is corrupt: an item appears twice");
         Bytes item;
         if (auto r = readStruct(file, l.metaOffset + offset, params || size ? 8 : 4, item, what)) return r;
         if (params) {
@@ -635,8 +648,10 @@ Check checkVhdxMetadata(const ByteSource& file, VhdxLayout& l) {
             sectorSize = le32(item, 0);
         }
     }
-    if (!blockSize || !diskSize || !sectorSize) return corrupt(what + " is corrupt: it lacks the block size, disk size or sector size");
-    if (*sectorSize != 512 && *sectorSize != 4096) return corrupt(what + " is corrupt: sectors of " + num(*sectorSize) + " bytes");
+    if (!blockSize || !diskSize || !sectorSize)
+        return corrupt(what + " is corrupt: it lacks the block size, disk size or sector size");
+    if (*sectorSize != 512 && *sectorSize != 4096)
+        return corrupt(what + " is corrupt: sectors of " + num(*sectorSize) + " bytes");
     if (!powerOfTwo(*blockSize) || *blockSize < *sectorSize || *blockSize > 256 * kMiB)
         return corrupt(what + " is corrupt: blocks of " + num(*blockSize) + " bytes");
     if (*diskSize > 64 * kMiB * kMiB || *diskSize % *sectorSize != 0)
@@ -682,14 +697,14 @@ OpenedDisk openVhdx(const ByteSource& file) {
 
 // ------------------------------------------------------------------ VMDK (libvmdk)
 
-const LibyalApi kVmdk{
-    "libvmdk", libvmdk_error_free, libvmdk_error_backtrace_sprint,
-    [](intptr_t* h, void* b, std::size_t n, off64_t o, intptr_t** e) { return libvmdk_handle_read_buffer_at_offset(h, b, n, o, e); },
-    [](intptr_t* h) {
-        libvmdk_handle_close(h, nullptr);
-        libvmdk_handle_free(&h, nullptr);
-    },
-    nullptr};
+ssize_t vmdkRead(intptr_t* h, void* buffer, std::size_t size, off64_t offset, intptr_t** e) {
+    return libvmdk_handle_read_buffer_at_offset(h, buffer, size, offset, e);
+}
+void vmdkClose(intptr_t* h) {
+    libvmdk_handle_close(h, nullptr);
+    libvmdk_handle_free(&h, nullptr);
+}
+const LibyalApi kVmdk{"libvmdk", libvmdk_error_free, libvmdk_error_backtrace_sprint, vmdkRead, vmdkClose, nullptr};
 
 constexpr std::uint64_t kGdAtEnd = ~std::uint64_t{0};
 
@@ -723,7 +738,8 @@ Check checkGrainDirectory(const ByteSource& file, std::uint64_t sector, std::uin
     const std::uint64_t grainBytes = g.compressed ? 512 : g.grainSectors * 512;
     for (std::size_t k = 0; k < tables.size(); ++k) {
         const std::string table = "the VMDK's grain table at byte " + num(tables[k]);
-        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < tableBytes) return corrupt(table + " is corrupt: it overlaps the next one");
+        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < tableBytes)
+            return corrupt(table + " is corrupt: it overlaps the next one");
         r = forEachEntry(file, tables[k], g.tableEntries, 4, table, [&](std::uint64_t i, const std::uint8_t* p) -> Check {
             const std::uint64_t grain = le32(p);   // 0: never written, 1: written as zeros
             if (grain > 1 && !fits(grain * 512, grainBytes, size))
@@ -744,7 +760,8 @@ Check checkVmdkHeader(const ByteSource& file, std::uint64_t& capacity) {
     const std::uint32_t version = le32(h, 4), flags = le32(h, 8), tableEntries = le32(h, 44);
     const std::uint64_t grain = le64(h, 20), descOffset = le64(h, 28), descSize = le64(h, 36);
     capacity = le64(h, 12);
-    if (version < 1 || version > 3) return unscannable("a VMDK sparse extent of version " + num(version) + ", which the kiosk does not read");
+    if (version < 1 || version > 3)
+        return unscannable("a VMDK sparse extent of version " + num(version) + ", which the kiosk does not read");
     if (descSize == 0) return unscannable("a VMDK extent whose descriptor is another file (the disk is split across files)");
     if (descSize > 2048 || descOffset > file.size() / 512 || !fits(descOffset * 512, descSize * 512, file.size()))
         return corrupt("the VMDK's embedded descriptor is corrupt: it lies outside the file or claims more than 1 MiB");
@@ -753,8 +770,10 @@ Check checkVmdkHeader(const ByteSource& file, std::uint64_t& capacity) {
     if (auto r = readStruct(file, descOffset * 512, 1, descriptor, "the VMDK's embedded descriptor")) return r;
     if (descriptor[0] == 0) return unscannable("a VMDK extent whose descriptor is another file (the disk is split across files)");
     if (!powerOfTwo(grain) || grain > 2048) return corrupt("the VMDK's header is corrupt: grains of " + num(grain) + " sectors");
-    if (tableEntries == 0 || tableEntries > 512) return corrupt("the VMDK's header is corrupt: grain tables of " + num(tableEntries) + " entries");
-    if (capacity > (std::uint64_t{1} << 42)) return corrupt("the VMDK's header is corrupt: a disk of " + num(capacity) + " sectors");
+    if (tableEntries == 0 || tableEntries > 512)
+        return corrupt("the VMDK's header is corrupt: grain tables of " + num(tableEntries) + " entries");
+    if (capacity > (std::uint64_t{1} << 42))
+        return corrupt("the VMDK's header is corrupt: a disk of " + num(capacity) + " sectors");
     if (const std::uint16_t method = le16(h, 77); method > 1)
         return unscannable("a VMDK compressed with method " + num(method) + ", which the kiosk does not read");
     const std::uint64_t entries = divUp(capacity, grain * tableEntries);
@@ -762,7 +781,8 @@ Check checkVmdkHeader(const ByteSource& file, std::uint64_t& capacity) {
     if (gd == kGdAtEnd) {
         // Stream-optimized, written in one pass: the footer at the end holds the real offset.
         Bytes footer;
-        if (file.size() < 1024 || readStruct(file, file.size() - 1024, 512, footer, "the VMDK's footer") || !has(footer, 0, "KDMV"))
+        if (file.size() < 1024 || readStruct(file, file.size() - 1024, 512, footer, "the VMDK's footer") ||
+            !has(footer, 0, "KDMV"))
             return corrupt("the stream-optimized VMDK's footer is missing (a truncated file?)");
         gd = le64(footer, 56);
     }
@@ -781,8 +801,9 @@ Check checkVmdkDescriptor(intptr_t* handle, const LibyalApi& api, const FileIo& 
     if (libvmdk_handle_get_number_of_extents(handle, &extents, e.out()) != 1 ||
         libvmdk_handle_get_disk_type(handle, &diskType, e.out()) != 1)
         return libraryFailure(api, "the VMDK's descriptor cannot be read", e, io);
-    if (extents != 1) return unscannable("a VMDK whose descriptor names " + num(static_cast<std::uint64_t>(std::max(extents, 0))) +
-                                         " extents (other files)");
+    if (extents != 1)
+        return unscannable("a VMDK whose descriptor names " + num(static_cast<std::uint64_t>(std::max(extents, 0))) +
+                           " extents (other files)");
     intptr_t* extent = nullptr;
     if (libvmdk_handle_get_extent_descriptor(handle, 0, &extent, e.out()) != 1)
         return libraryFailure(api, "the VMDK's descriptor cannot be read", e, io);
@@ -826,20 +847,21 @@ OpenedDisk openVmdk(const ByteSource& file) {
 
 // ------------------------------------------------------------------ qcow and qcow2 (libqcow)
 
-const LibyalApi kQcow{
-    "libqcow", libqcow_error_free, libqcow_error_backtrace_sprint,
-    [](intptr_t* h, void* b, std::size_t n, off64_t o, intptr_t** e) { return libqcow_file_read_buffer_at_offset(h, b, n, o, e); },
-    [](intptr_t* h) {
-        libqcow_file_close(h, nullptr);
-        libqcow_file_free(&h, nullptr);
-    },
-    nullptr};
+ssize_t qcowRead(intptr_t* h, void* buffer, std::size_t size, off64_t offset, intptr_t** e) {
+    return libqcow_file_read_buffer_at_offset(h, buffer, size, offset, e);
+}
+void qcowClose(intptr_t* h) {
+    libqcow_file_close(h, nullptr);
+    libqcow_file_free(&h, nullptr);
+}
+const LibyalApi kQcow{"libqcow", libqcow_error_free, libqcow_error_backtrace_sprint, qcowRead, qcowClose, nullptr};
 
 // The backing file an image names, for the sentence ("" when unreadable).
 std::string backingName(const ByteSource& file, std::uint64_t offset, std::uint32_t length) {
     Bytes name;
     if (length == 0 || length > 1023 || readStruct(file, offset, length, name, "")) return "";
-    return " \"" + printableName(truncateUtf8(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), 200)) + "\"";
+    return " \"" + printableName(truncateUtf8(std::string_view(reinterpret_cast<const char*>(name.data()), name.size()), 200)) +
+           "\"";
 }
 
 // How a qcow version lays out its two tables: an L1 table of L2 table
@@ -908,10 +930,10 @@ Check checkQcowTables(const ByteSource& file, const QcowTables& t) {
     tables.erase(std::unique(tables.begin(), tables.end()), tables.end());
     for (std::size_t k = 0; k < tables.size(); ++k) {
         const std::string l2 = std::string("the ") + t.name + " image's L2 table at byte " + num(tables[k]);
-        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < l2Bytes) return corrupt(l2 + " is corrupt: it overlaps the next one");
-        r = forEachEntry(file, tables[k], t.l2Entries, 8, l2, [&](std::uint64_t i, const std::uint8_t* p) {
-            return checkQcowCluster(file, t, be64(p), l2, i);
-        });
+        if (k + 1 < tables.size() && tables[k + 1] - tables[k] < l2Bytes)
+            return corrupt(l2 + " is corrupt: it overlaps the next one");
+        r = forEachEntry(file, tables[k], t.l2Entries, 8, l2,
+                         [&](std::uint64_t i, const std::uint8_t* p) { return checkQcowCluster(file, t, be64(p), l2, i); });
         if (r) return r;
     }
     return std::nullopt;
@@ -919,30 +941,40 @@ Check checkQcowTables(const ByteSource& file, const QcowTables& t) {
 
 Check checkQcow2(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize) {
     const std::uint32_t version = be32(h, 4);
-    if (version != 2 && version != 3) return unscannable("a qcow image of version " + num(version) + ", which the kiosk does not read");
+    if (version != 2 && version != 3)
+        return unscannable("a qcow image of version " + num(version) + ", which the kiosk does not read");
     if (const std::uint64_t backing = be64(h, 8); backing != 0)
         return unscannable("a qcow2 image with a backing file: it needs the disk file" + backingName(file, backing, be32(h, 16)));
     switch (be32(h, 32)) {
-        case 0: break;
-        case 1: return encrypted("an encrypted qcow2 image (AES)");
-        case 2: return encrypted("an encrypted qcow2 image (LUKS)");
-        default: return encrypted("an encrypted qcow2 image (method " + num(be32(h, 32)) + ")");
+        case 0:
+            break;
+        case 1:
+            return encrypted("an encrypted qcow2 image (AES)");
+        case 2:
+            return encrypted("an encrypted qcow2 image (LUKS)");
+        default:
+            return encrypted("an encrypted qcow2 image (method " + num(be32(h, 32)) + ")");
     }
     const std::uint32_t clusterBits = be32(h, 20);
-    if (clusterBits < 9 || clusterBits > 21) return corrupt("the qcow2 image's header is corrupt: clusters of 2^" + num(clusterBits) + " bytes");
+    if (clusterBits < 9 || clusterBits > 21)
+        return corrupt("the qcow2 image's header is corrupt: clusters of 2^" + num(clusterBits) + " bytes");
     const std::uint64_t cluster = std::uint64_t{1} << clusterBits;
     if (version == 3) {
         const std::uint64_t incompatible = be64(h, 72);
         const std::uint32_t headerLength = be32(h, 100);
-        if (headerLength < 104 || headerLength > cluster || headerLength > h.size()) return corrupt("the qcow2 image's header is corrupt: its length is " + num(headerLength));
+        if (headerLength < 104 || headerLength > cluster || headerLength > h.size())
+            return corrupt("the qcow2 image's header is corrupt: its length is " + num(headerLength));
         if (incompatible & 2) return corrupt("a qcow2 image that qemu marked as corrupt");
         if (incompatible & 4) return unscannable("a qcow2 image whose data is in another file (an external data file)");
         if (incompatible & 8)
-            return unscannable(headerLength > 104 && h[104] == 1 ? "a qcow2 image compressed with zstd, which the kiosk's libqcow cannot read"
-                                                                 : "a qcow2 image compressed with an unknown method");
-        if (incompatible & 16) return unscannable("a qcow2 image with subclusters (extended L2 entries), which the kiosk's libqcow cannot read");
+            return unscannable(headerLength > 104 && h[104] == 1
+                                   ? "a qcow2 image compressed with zstd, which the kiosk's libqcow cannot read"
+                                   : "a qcow2 image compressed with an unknown method");
+        if (incompatible & 16)
+            return unscannable("a qcow2 image with subclusters (extended L2 entries), which the kiosk's libqcow cannot read");
         if (incompatible & ~std::uint64_t{1})   // bit 0, "dirty", only says that the refcounts are stale
-            return unscannable("a qcow2 image with features the kiosk does not know (incompatible feature bits " + hex(incompatible) + ")");
+            return unscannable("a qcow2 image with features the kiosk does not know (incompatible feature bits " +
+                               hex(incompatible) + ")");
     }
     if (const std::uint32_t snapshots = be32(h, 60); snapshots != 0)
         return unscannable("a qcow2 image with " + num(snapshots) + " internal snapshot" + (snapshots == 1 ? "" : "s") +
@@ -952,7 +984,8 @@ Check checkQcow2(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize
     const std::uint64_t l1Offset = be64(h, 40);
     const std::uint64_t perL1 = cluster * (cluster / 8);   // bytes one L1 entry maps
     if (l1Entries > (32 * kMiB) / 8 || diskSize > std::uint64_t{l1Entries} * perL1)
-        return corrupt("the qcow2 image's L1 table is corrupt: its " + num(l1Entries) + " entries do not fit a disk of " + num(diskSize) + " bytes");
+        return corrupt("the qcow2 image's L1 table is corrupt: its " + num(l1Entries) + " entries do not fit a disk of " +
+                       num(diskSize) + " bytes");
     if (l1Offset % cluster != 0) return corrupt("the qcow2 image's L1 table is corrupt: it is not aligned to a cluster");
     return checkQcowTables(file, {"qcow2", true, l1Offset, l1Entries, clusterBits, cluster / 8});
 }
@@ -963,7 +996,8 @@ Check checkQcow1(const ByteSource& file, const Bytes& h, std::uint64_t& diskSize
     if (be32(h, 36) != 0) return encrypted("an encrypted qcow image (AES)");
     const unsigned clusterBits = h[32], l2Bits = h[33];
     if (clusterBits < 9 || clusterBits > 16 || l2Bits < 6 || l2Bits > 13)
-        return corrupt("the qcow image's header is corrupt: clusters of 2^" + num(clusterBits) + " bytes, L2 tables of 2^" + num(l2Bits) + " entries");
+        return corrupt("the qcow image's header is corrupt: clusters of 2^" + num(clusterBits) + " bytes, L2 tables of 2^" +
+                       num(l2Bits) + " entries");
     diskSize = be64(h, 24);
     const std::uint64_t entries = divUp(diskSize, std::uint64_t{1} << (clusterBits + l2Bits));
     return checkQcowTables(file, {"qcow", false, be64(h, 40), entries, clusterBits, std::uint64_t{1} << l2Bits});
@@ -993,7 +1027,8 @@ OpenedDisk openQcow(const ByteSource& file) {
     size64_t size = 0;
     if (libqcow_file_get_encryption_method(f.get(), &method, e.out()) != 1 ||
         libqcow_file_get_utf8_backing_filename_size(f.get(), &backing, e.out()) < 0 ||
-        libqcow_file_get_number_of_snapshots(f.get(), &snapshots, e.out()) != 1 || libqcow_file_get_media_size(f.get(), &size, e.out()) != 1)
+        libqcow_file_get_number_of_snapshots(f.get(), &snapshots, e.out()) != 1 ||
+        libqcow_file_get_media_size(f.get(), &size, e.out()) != 1)
         return libraryFailure(kQcow, "the virtual disk cannot be described", e, *o.io);
     if (method != LIBQCOW_ENCRYPTION_METHOD_NONE || backing > 1 || snapshots != 0 || size != diskSize)
         return corrupt("the qcow image is corrupt: libqcow reads it otherwise than its header says");
@@ -1011,14 +1046,14 @@ Status ewfChecksums(intptr_t* h) {
     return {};
 }
 
-const LibyalApi kEwf{
-    "libewf", libewf_error_free, libewf_error_backtrace_sprint,
-    [](intptr_t* h, void* b, std::size_t n, off64_t o, intptr_t** e) { return libewf_handle_read_random(h, b, n, o, e); },
-    [](intptr_t* h) {
-        libewf_handle_close(h, nullptr);
-        libewf_handle_free(&h, nullptr);
-    },
-    ewfChecksums};
+ssize_t ewfRead(intptr_t* h, void* buffer, std::size_t size, off64_t offset, intptr_t** e) {
+    return libewf_handle_read_random(h, buffer, size, offset, e);
+}
+void ewfClose(intptr_t* h) {
+    libewf_handle_close(h, nullptr);
+    libewf_handle_free(&h, nullptr);
+}
+const LibyalApi kEwf{"libewf", libewf_error_free, libewf_error_backtrace_sprint, ewfRead, ewfClose, ewfChecksums};
 
 // The section chain of an EWF version 1 segment file: intact, inside the
 // file, ending in "done" (the only segment), with sane chunk sizes and
@@ -1030,21 +1065,27 @@ Check checkEwfSections(const ByteSource& file) {
     while (true) {
         Bytes s;
         if (auto r = readStruct(file, at, 76, s, "a section of the EWF file")) return r;
-        if (le32(s, 72) != adler32(s.data(), 72)) return corrupt(chain + " is corrupt: the section at byte " + num(at) + " fails its checksum");
+        if (le32(s, 72) != adler32(s.data(), 72))
+            return corrupt(chain + " is corrupt: the section at byte " + num(at) + " fails its checksum");
         const std::string type(reinterpret_cast<const char*>(s.data()), strnlen(reinterpret_cast<const char*>(s.data()), 16));
         const std::uint64_t next = le64(s, 16), size = le64(s, 24);
         if (type == "done") break;
-        if (type == "next") return unscannable("one segment of an EWF image split across files (its other segments, .E02 and on, are other files)");
-        if (size < 76 || !fits(at, size, file.size())) return corrupt(chain + " is corrupt: the " + printableName(type) + " section at byte " + num(at) + " runs past the end of the file (a truncated file?)");
+        if (type == "next")
+            return unscannable(
+                "one segment of an EWF image split across files (its other segments, .E02 and on, are other files)");
+        if (size < 76 || !fits(at, size, file.size()))
+            return corrupt(chain + " is corrupt: the " + printableName(type) + " section at byte " + num(at) +
+                           " runs past the end of the file (a truncated file?)");
         if ((type == "header" || type == "header2" || type == "xheader" || type == "xhash") && size - 76 > 64 * kKiB)
-            return corrupt(chain + " is corrupt: its " + type + " section of " + num(size) + " bytes is larger than any real one");
+            return corrupt(chain + " is corrupt: its " + type + " section of " + num(size) +
+                           " bytes is larger than any real one");
         if (type == "table" || type == "table2" || type == "error2" || type == "session") {
             // Each begins with its count of entries (4 bytes or more each), which libewf allocates for.
             Bytes count;
             if (auto r = readStruct(file, at + 76, 4, count, "the EWF file's " + type + " section")) return r;
             if (std::uint64_t{le32(count, 0)} * 4 > size - 76)
-                return corrupt(chain + " is corrupt: its " + type + " section at byte " + num(at) + " claims " + num(le32(count, 0)) +
-                               " entries, more than it holds");
+                return corrupt(chain + " is corrupt: its " + type + " section at byte " + num(at) + " claims " +
+                               num(le32(count, 0)) + " entries, more than it holds");
         }
         if (type == "volume" || type == "disk") {
             Bytes v;
@@ -1070,9 +1111,11 @@ OpenedDisk openEwf(const ByteSource& file) {
         return unscannable("an EnCase logical evidence file (L01): it holds files, not a disk, and the kiosk does not read it");
     if (has(h, 0, "EVF2") || has(h, 0, "LEF2"))
         return unscannable("an EnCase 7 evidence file (Ex01 or Lx01), a version the kiosk's libewf cannot read");
-    if (!has(h, 0, std::string_view("EVF\x09\x0D\x0A\xFF\x00", 8)) || h[8] != 1) return corrupt("the EWF file's header is corrupt");
+    if (!has(h, 0, std::string_view("EVF\x09\x0D\x0A\xFF\x00", 8)) || h[8] != 1)
+        return corrupt("the EWF file's header is corrupt");
     if (const std::uint16_t segment = le16(h, 9); segment != 1)
-        return unscannable("segment " + num(segment) + " of an EWF image split across files (the first segment and the others are other files)");
+        return unscannable("segment " + num(segment) +
+                           " of an EWF image split across files (the first segment and the others are other files)");
     if (auto r = checkEwfSections(file)) return *r;
 
     Opening o;
@@ -1083,10 +1126,12 @@ OpenedDisk openEwf(const ByteSource& file) {
     LibHandle f(raw, LibHandleFree{&kEwf});
     if (libewf_handle_open_file_io_pool(f.get(), o.pool.get(), LIBEWF_OPEN_READ, e.out()) != 1)
         return libraryFailure(kEwf, "the virtual disk cannot be opened", e, *o.io);
-    if (libewf_handle_segment_files_corrupted(f.get(), e.out()) != 0) return corrupt("the EWF evidence file is incomplete or corrupt");
+    if (libewf_handle_segment_files_corrupted(f.get(), e.out()) != 0)
+        return corrupt("the EWF evidence file is incomplete or corrupt");
     size64_t size = 0;
     std::uint32_t sector = 0;
-    if (libewf_handle_get_media_size(f.get(), &size, e.out()) != 1 || libewf_handle_get_bytes_per_sector(f.get(), &sector, e.out()) != 1)
+    if (libewf_handle_get_media_size(f.get(), &size, e.out()) != 1 ||
+        libewf_handle_get_bytes_per_sector(f.get(), &sector, e.out()) != 1)
         return libraryFailure(kEwf, "the virtual disk cannot be described", e, *o.io);
     return finish(kEwf, std::move(o), std::move(f), size, sector);
 }
@@ -1139,16 +1184,20 @@ OpenedDisk openVdi(const ByteSource& file) {
     if (auto r = readStruct(file, 0, 512, h, "the VDI's header")) return *r;
     const std::uint32_t version = le32(h, 0x44);
     if (version != 0x00010001)
-        return unscannable("a VDI of version " + num(version >> 16) + "." + num(version & 0xFFFF) + ", which the kiosk does not read");
+        return unscannable("a VDI of version " + num(version >> 16) + "." + num(version & 0xFFFF) +
+                           ", which the kiosk does not read");
     if (le32(h, 0x48) < 0x180) return corrupt("the VDI's header is corrupt: it is cut short");
     const std::uint32_t type = le32(h, 0x4C);
-    if (type == 3 || type == 4 || !allZero(h, 0x1A8, 16)) return unscannable("a differencing VDI (a snapshot) that needs its parent disk file");
+    if (type == 3 || type == 4 || !allZero(h, 0x1A8, 16))
+        return unscannable("a differencing VDI (a snapshot) that needs its parent disk file");
     if (type != 1 && type != 2) return unscannable("a VDI of unknown type " + num(type));
     const std::uint64_t mapOffset = le32(h, 0x154), dataOffset = le32(h, 0x158), diskSize = le64(h, 0x170);
     const std::uint32_t block = le32(h, 0x178), blocks = le32(h, 0x180), allocated = le32(h, 0x184);
     if (le32(h, 0x17C) != 0) return unscannable("a VDI with extra data in its blocks, which the kiosk does not read");
-    if (!powerOfTwo(block) || block < 512 || block > 256 * kMiB) return corrupt("the VDI's header is corrupt: blocks of " + num(block) + " bytes");
-    if (diskSize > std::uint64_t{blocks} * block) return corrupt("the VDI's header is corrupt: its blocks hold less than its disk");
+    if (!powerOfTwo(block) || block < 512 || block > 256 * kMiB)
+        return corrupt("the VDI's header is corrupt: blocks of " + num(block) + " bytes");
+    if (diskSize > std::uint64_t{blocks} * block)
+        return corrupt("the VDI's header is corrupt: its blocks hold less than its disk");
     std::vector<std::uint32_t> map;
     map.reserve(std::min<std::uint64_t>(blocks, file.size() / 4));
     const std::string what = "the VDI's block map";
@@ -1157,7 +1206,8 @@ OpenedDisk openVdi(const ByteSource& file) {
         map.push_back(e);
         if (e >= kVdiZero) return std::nullopt;
         const std::uint64_t covered = i * block >= diskSize ? 0 : std::min<std::uint64_t>(block, diskSize - i * block);
-        if (e >= allocated) return corrupt(what + " is corrupt: block " + num(i) + " points past the image's " + num(allocated) + " data blocks");
+        if (e >= allocated)
+            return corrupt(what + " is corrupt: block " + num(i) + " points past the image's " + num(allocated) + " data blocks");
         if (!fits(dataOffset + std::uint64_t{e} * block, covered, file.size()))
             return corrupt(what + " is corrupt: block " + num(i) + " lies beyond the end of the file (a truncated file?)");
         return std::nullopt;
@@ -1173,15 +1223,23 @@ OpenedDisk openVdi(const ByteSource& file) {
 OpenedDisk openVirtualDisk(const ByteSource& file, formats::Format format) {
     using formats::Format;
     switch (format) {
-        case Format::Vhd: return openVhd(file);
-        case Format::Vhdx: return openVhdx(file);
-        case Format::Vmdk: return openVmdk(file);
-        case Format::VmdkDescriptor: return unscannable("a VMDK descriptor whose extents are other files");
+        case Format::Vhd:
+            return openVhd(file);
+        case Format::Vhdx:
+            return openVhdx(file);
+        case Format::Vmdk:
+            return openVmdk(file);
+        case Format::VmdkDescriptor:
+            return unscannable("a VMDK descriptor whose extents are other files");
         case Format::Qcow:
-        case Format::Qcow2: return openQcow(file);
-        case Format::Vdi: return openVdi(file);
-        case Format::Ewf: return openEwf(file);
-        default: return unscannable(std::string("a ") + formats::formatName(format) + " file is not a virtual disk");
+        case Format::Qcow2:
+            return openQcow(file);
+        case Format::Vdi:
+            return openVdi(file);
+        case Format::Ewf:
+            return openEwf(file);
+        default:
+            return unscannable(std::string("a ") + formats::formatName(format) + " file is not a virtual disk");
     }
 }
 

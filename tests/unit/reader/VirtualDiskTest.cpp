@@ -234,8 +234,10 @@ TEST_CASE("An EnCase E01 that ewfacquire writes reads back byte for byte as the 
 TEST_CASE("Every read of a virtual disk goes through the file's ByteSource, never a path", "[VirtualDisk]") {
     Workspace ws;
     const std::vector<std::tuple<std::string, std::string, formats::Format>> cases = {
-        {"d.vhd", "vpc", formats::Format::Vhd},       {"d.vhdx", "vhdx", formats::Format::Vhdx},
-        {"d.vmdk", "vmdk", formats::Format::Vmdk},    {"d.qcow2", "qcow2", formats::Format::Qcow2},
+        {"d.vhd", "vpc", formats::Format::Vhd},
+        {"d.vhdx", "vhdx", formats::Format::Vhdx},
+        {"d.vmdk", "vmdk", formats::Format::Vmdk},
+        {"d.qcow2", "qcow2", formats::Format::Qcow2},
         {"d.vdi", "vdi", formats::Format::Vdi}};
     for (const auto& [name, qemuFormat, format] : cases) {
         SECTION(name) {
@@ -267,7 +269,8 @@ TEST_CASE("Images that need other files are refused with a sentence that says wh
         CHECK_THAT(r.detail, Catch::StartsWith("a qcow2 image with a backing file") && Catch::Contains("base.qcow2"));
     }
     SECTION("a qcow2 whose data is in an external data file") {
-        const auto r = refusal(*open(convert(ws, "external.qcow2", {"-O", "qcow2", "-o", "data_file=" + (ws.path() / "external.data").string()})));
+        const auto r = refusal(
+            *open(convert(ws, "external.qcow2", {"-O", "qcow2", "-o", "data_file=" + (ws.path() / "external.data").string()})));
         CHECK(r.code == proto::ReasonCode::Unscannable);
         CHECK(r.detail == "a qcow2 image whose data is in another file (an external data file)");
     }
@@ -342,7 +345,8 @@ TEST_CASE("Images that need other files are refused with a sentence that says wh
         const auto first = refusal(*open(e01));
         CHECK(first.code == proto::ReasonCode::Unscannable);
         CHECK_THAT(first.detail, Catch::StartsWith("one segment of an EWF image split across files"));
-        CHECK_THAT(refusal(*open(ws.path() / "split.E02")).detail, Catch::StartsWith("segment 2 of an EWF image split across files"));
+        CHECK_THAT(refusal(*open(ws.path() / "split.E02")).detail,
+                   Catch::StartsWith("segment 2 of an EWF image split across files"));
     }
 }
 
@@ -416,7 +420,10 @@ TEST_CASE("Damaged images are refused before the library reads them, and never c
         fs::resize_file(vhdx, fs::file_size(vhdx) * 3 / 4);
         const auto r = refusal(*open(vhdx));
         CHECK(r.code == proto::ReasonCode::CorruptFilesystem);
-        CHECK_THAT(r.detail, Catch::Matches("the VHDX's block table is corrupt: block [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
+        CHECK_THAT(
+            r.detail,
+            Catch::Matches(
+                "the VHDX's block table is corrupt: block [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
     }
     SECTION("a truncated dynamic VHD") {
         const auto vhd = convert(ws, "cut.vhd", {"-O", "vpc"});
@@ -441,29 +448,40 @@ TEST_CASE("Damaged images are refused before the library reads them, and never c
                                               " is corrupt: entry 0 points beyond the end of the file (a truncated file?)");
     }
     SECTION("a qcow2 whose last cluster the end of the file cuts short (libqcow overran its buffer; found by the fuzzer)") {
-        const auto r = refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow2-cluster-cut-by-end-of-file"));
+        const auto r =
+            refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow2-cluster-cut-by-end-of-file"));
         CHECK(r.code == proto::ReasonCode::CorruptFilesystem);
-        CHECK_THAT(r.detail, Catch::Matches("the qcow2 image's L2 table at byte [0-9]+ is corrupt: entry [0-9]+ points beyond the end of the file \\(a truncated file\\?\\)"));
+        CHECK_THAT(
+            r.detail,
+            Catch::Matches(
+                "the qcow2 image's L2 table at byte [0-9]+ is corrupt: entry [0-9]+ points beyond the end of the file \\(a truncated file\\?\\)"));
     }
     SECTION("a qcow version 1 with a compressed cluster of 0 bytes (libqcow dereferenced a null buffer; found by the fuzzer)") {
-        const auto r = refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow-compressed-cluster-of-0-bytes"));
+        const auto r =
+            refusal(*open(fs::path(QKIOSK_FUZZ_REGRESSIONS) / "fuzz_virtual_disk" / "qcow-compressed-cluster-of-0-bytes"));
         CHECK(r.code == proto::ReasonCode::CorruptFilesystem);
         CHECK_THAT(r.detail, Catch::EndsWith(" is a compressed cluster of 0 bytes"));
     }
     SECTION("a stream-optimized VMDK cut after its grain tables") {
         const auto vmdk = convert(ws, "half.vmdk", {"-O", "vmdk", "-o", "subformat=streamOptimized"});
         fs::resize_file(vmdk, fs::file_size(vmdk) / 2);
-        CHECK_THAT(refusal(*open(vmdk)).detail, Catch::Matches("the VMDK's grain table at byte [0-9]+ is corrupt: grain [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
+        CHECK_THAT(
+            refusal(*open(vmdk)).detail,
+            Catch::Matches(
+                "the VMDK's grain table at byte [0-9]+ is corrupt: grain [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
     }
     SECTION("a truncated VDI") {
         const auto vdi = convert(ws, "cut.vdi", {"-O", "vdi"});
         fs::resize_file(vdi, fs::file_size(vdi) - 4096);
-        CHECK_THAT(refusal(*open(vdi)).detail, Catch::Matches("the VDI's block map is corrupt: block [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
+        CHECK_THAT(refusal(*open(vdi)).detail,
+                   Catch::Matches(
+                       "the VDI's block map is corrupt: block [0-9]+ lies beyond the end of the file \\(a truncated file\\?\\)"));
     }
     SECTION("a stream-optimized VMDK cut before its grain tables") {
         const auto vmdk = convert(ws, "cut.vmdk", {"-O", "vmdk", "-o", "subformat=streamOptimized"});
         fs::resize_file(vmdk, 14 * 1024);   // qemu-img: the grain directory at 13 KiB, its table at 13.5 KiB
-        CHECK_THAT(refusal(*open(vmdk)).detail, Catch::StartsWith("the VMDK's grain directory is corrupt: grain table 0 lies beyond"));
+        CHECK_THAT(refusal(*open(vmdk)).detail,
+                   Catch::StartsWith("the VMDK's grain directory is corrupt: grain table 0 lies beyond"));
     }
     SECTION("an E01 cut short") {
         const auto e01 = ewf(ws, rawDisk(), "cut", {"-c", "deflate:fast"});
@@ -493,7 +511,8 @@ TEST_CASE("Damage the checks cannot see fails the read with the library's reason
         Status last;
         for (std::uint64_t off = 0; off < disk.disk->size() && last.ok(); off += buf.size()) last = disk.disk->readAt(off, buf);
         REQUIRE_FALSE(last.ok());
-        CHECK_THAT(last.error().message, Catch::StartsWith("the virtual disk cannot be read at byte ") && Catch::Contains("libqcow: "));
+        CHECK_THAT(last.error().message,
+                   Catch::StartsWith("the virtual disk cannot be read at byte ") && Catch::Contains("libqcow: "));
         CHECK(printable(last.error().message));
     }
     SECTION("an E01 with a damaged chunk") {
@@ -545,8 +564,10 @@ TEST_CASE("The fuzzer's seeds open and hold the same disk", "[VirtualDisk]") {
         REQUIRE(disk.disk->size() == raw.size());
         std::vector<std::uint8_t> got(raw.size());
         REQUIRE(disk.disk->readAt(0, got).ok());
-        if (o->format == formats::Format::Vhdx) CHECK(std::all_of(got.begin(), got.end(), [](auto b) { return b == 0; }));
-        else CHECK(got == raw);
+        if (o->format == formats::Format::Vhdx)
+            CHECK(std::all_of(got.begin(), got.end(), [](auto b) { return b == 0; }));
+        else
+            CHECK(got == raw);
         ++seeds;
     }
     CHECK(seeds == 9);
