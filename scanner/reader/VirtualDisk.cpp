@@ -367,6 +367,9 @@ struct LibyalApi {
     ssize_t (*read)(intptr_t* handle, void* buffer, std::size_t size, off64_t offset, intptr_t** error);
     void (*closeAndFree)(intptr_t* handle);
     Status (*afterRead)(intptr_t* handle);   // may be null
+    // Whether one damaged read fails every later read without the library
+    // (libewf 20140813 leaks the buffer of a damaged chunk each time it reads it).
+    bool stopAtDamage;
 };
 
 struct LibHandleFree {
@@ -394,6 +397,15 @@ public:
             return makeError("read of " + num(buf.size()) + " bytes at " + num(offset) + " past the end of the virtual disk (" +
                              num(size_) + " bytes)");
         const std::lock_guard lock(mutex_);
+        if (!damaged_.empty()) return makeError(damaged_);
+        auto s = readLocked(offset, buf);
+        if (s && api_.afterRead) s = api_.afterRead(lib_.get());
+        if (!s && api_.stopAtDamage && io_->lastError.empty()) damaged_ = s.error().message;
+        return s;
+    }
+
+private:
+    Status readLocked(std::uint64_t offset, std::span<std::uint8_t> buf) const {
         std::size_t done = 0;
         while (done < buf.size()) {
             const std::size_t want = std::min(buf.size() - done, kMaxLibraryRead);
@@ -408,11 +420,9 @@ public:
             }
             done += static_cast<std::size_t>(n);
         }
-        if (api_.afterRead) return api_.afterRead(lib_.get());
         return {};
     }
 
-private:
     const LibyalApi& api_;
     // Declared in the order they are needed, so destroyed library first, file last.
     std::unique_ptr<FileIo> io_;
@@ -421,6 +431,7 @@ private:
     LibHandle lib_;
     std::uint64_t size_;
     mutable std::mutex mutex_;
+    mutable std::string damaged_;   // set once a read found the image damaged (stopAtDamage)
 };
 
 // What every open through a library holds until the disk is made.
@@ -453,7 +464,7 @@ void vhdiClose(intptr_t* h) {
     libvhdi_file_close(h, nullptr);
     libvhdi_file_free(&h, nullptr);
 }
-const LibyalApi kVhdi{"libvhdi", libvhdi_error_free, libvhdi_error_backtrace_sprint, vhdiRead, vhdiClose, nullptr};
+const LibyalApi kVhdi{"libvhdi", libvhdi_error_free, libvhdi_error_backtrace_sprint, vhdiRead, vhdiClose, nullptr, false};
 
 // The ones' complement of the sum of a VHD structure's bytes, its checksum field left out.
 std::uint32_t vhdChecksum(const Bytes& b, std::size_t checksumAt) {
@@ -704,7 +715,7 @@ void vmdkClose(intptr_t* h) {
     libvmdk_handle_close(h, nullptr);
     libvmdk_handle_free(&h, nullptr);
 }
-const LibyalApi kVmdk{"libvmdk", libvmdk_error_free, libvmdk_error_backtrace_sprint, vmdkRead, vmdkClose, nullptr};
+const LibyalApi kVmdk{"libvmdk", libvmdk_error_free, libvmdk_error_backtrace_sprint, vmdkRead, vmdkClose, nullptr, false};
 
 constexpr std::uint64_t kGdAtEnd = ~std::uint64_t{0};
 
@@ -854,7 +865,7 @@ void qcowClose(intptr_t* h) {
     libqcow_file_close(h, nullptr);
     libqcow_file_free(&h, nullptr);
 }
-const LibyalApi kQcow{"libqcow", libqcow_error_free, libqcow_error_backtrace_sprint, qcowRead, qcowClose, nullptr};
+const LibyalApi kQcow{"libqcow", libqcow_error_free, libqcow_error_backtrace_sprint, qcowRead, qcowClose, nullptr, false};
 
 // The backing file an image names, for the sentence ("" when unreadable).
 std::string backingName(const ByteSource& file, std::uint64_t offset, std::uint32_t length) {
@@ -1053,7 +1064,11 @@ void ewfClose(intptr_t* h) {
     libewf_handle_close(h, nullptr);
     libewf_handle_free(&h, nullptr);
 }
-const LibyalApi kEwf{"libewf", libewf_error_free, libewf_error_backtrace_sprint, ewfRead, ewfClose, ewfChecksums};
+// A damaged chunk stops every later read (stopAtDamage): libewf 20140813 leaks
+// the chunk's buffer (up to the 64 MiB checkEwfSections allows) each time it
+// reads a chunk that fails its checksum (found by fuzz_virtual_disk,
+// regressions/fuzz_virtual_disk/ewf-damaged-chunk-leaks-its-buffer).
+const LibyalApi kEwf{"libewf", libewf_error_free, libewf_error_backtrace_sprint, ewfRead, ewfClose, ewfChecksums, true};
 
 // The section chain of an EWF version 1 segment file: intact, inside the
 // file, ending in "done" (the only segment), with sane chunk sizes and

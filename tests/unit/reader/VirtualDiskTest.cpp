@@ -515,7 +515,7 @@ TEST_CASE("Damage the checks cannot see fails the read with the library's reason
                    Catch::StartsWith("the virtual disk cannot be read at byte ") && Catch::Contains("libqcow: "));
         CHECK(printable(last.error().message));
     }
-    SECTION("an E01 with a damaged chunk") {
+    SECTION("an E01 with a damaged chunk, after which nothing of it is read (libewf leaks the chunk each time)") {
         const auto e01 = ewf(ws, rawDisk(), "bad", {"-c", "none"});
         auto bytes = fileBytes(e01);
         const std::uint64_t at = bytes.size() / 2;
@@ -523,15 +523,15 @@ TEST_CASE("Damage the checks cannot see fails the read with the library's reason
         const auto o = open(e01);
         const auto& disk = opened(*o);
         std::vector<std::uint8_t> buf(1 << 20);
-        bool failed = false;
-        for (std::uint64_t off = 0; off < disk.disk->size() && !failed; off += buf.size()) {
-            const auto st = disk.disk->readAt(off, buf);
-            if (!st) {
-                failed = true;
-                CHECK_THAT(st.error().message, Catch::Contains("fail their checksums"));
-            }
-        }
-        CHECK(failed);
+        std::uint64_t off = 0;
+        Status st;
+        for (; off < disk.disk->size() && st.ok(); off += buf.size()) st = disk.disk->readAt(off, buf);
+        REQUIRE_FALSE(st.ok());
+        CHECK_THAT(st.error().message, Catch::Contains("fail their checksums"));
+        // The first megabyte read well before; now it fails too, with the same reason.
+        const auto again = disk.disk->readAt(0, buf);
+        REQUIRE_FALSE(again.ok());
+        CHECK(again.error().message == st.error().message);
     }
 }
 
