@@ -7,7 +7,8 @@ set -euo pipefail
 build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libudev-dev libusb-1.0-0-dev
             nlohmann-json3-dev libtomlplusplus-dev libseccomp-dev libsodium-dev libsqlite3-dev
             libcairo2-dev libpango1.0-dev libqrencode-dev fonts-ipafont-gothic libgnutls28-dev
-            libncurses-dev gettext libpam0g-dev libarchive-dev)
+            libncurses-dev gettext libpam0g-dev libarchive-dev
+            libvhdi-dev libvmdk-dev libqcow-dev libewf-dev libbfio-dev)   # virtual disks (scanner/reader/VirtualDisk.h)
 # What the kiosk itself runs: mtools writes an officer's log export onto the
 # FAT filesystem of a stick without mounting it (kiosk/FatExport.h).
 runtime_pkgs=(mtools)
@@ -16,7 +17,8 @@ runtime_pkgs=(mtools)
 # stream, filesystem image, virtual disk and installer the scanner must open or name.
 fixture_pkgs=(dosfstools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
               zip python3 coreutils
-              p7zip-full zstd lz4 lzip squashfs-tools wimtools qemu-utils nsis msitools)
+              p7zip-full zstd lz4 lzip squashfs-tools wimtools qemu-utils nsis msitools
+              ewf-tools)   # qemu-img and ewfacquire write the virtual disks the reader's tests open
 test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-dev
            qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
            clang libclang-rt-14-dev

@@ -9,6 +9,7 @@
 #include "Layout.h"
 #include "TskImage.h"
 #include "TskVolume.h"
+#include "VirtualDisk.h"
 #include "VolumeProbe.h"
 #include "qkiosk/formats/Formats.h"
 #include "qkiosk/protocol/Text.h"
@@ -247,9 +248,11 @@ private:
                                  std::string(identity.name) + ": the disk images on this media add up to more than " +
                                      bytesText(limits_.maxBytes) + " (max_image_bytes)");
         FileSource file(read, size);
-        if (identity.kind == formats::Kind::VirtualDisk)
-            return sink_.finding(ReasonCode::Unscannable, path, std::string(identity.name) + " the kiosk cannot open");
-        return readMedia(file, path, depth + 1, 512);
+        if (identity.kind != formats::Kind::VirtualDisk) return readMedia(file, path, depth + 1, 512);
+        auto opened = openVirtualDisk(file, identity.format);
+        if (const auto* refused = std::get_if<DiskRefusal>(&opened)) return sink_.finding(refused->code, path, refused->detail);
+        const auto& disk = std::get<VirtualDisk>(opened);
+        return readMedia(*disk.disk, path, depth + 1, disk.sectorSize);
     }
 
     MediaSink& sink_;

@@ -17,16 +17,17 @@ SECS=${1:-${QKIOSK_FUZZ_SECONDS:-60}}
 [[ $SECS =~ ^[1-9][0-9]*$ ]] || { echo "usage: tests/fuzz/run.sh [SECONDS]" >&2; exit 2; }
 BUILD=$ROOT/build-fuzz
 BIN=$BUILD/bin
-HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader fuzz_fat_volume fuzz_layout fuzz_ticket
-           fuzz_officer_request fuzz_zip_directory fuzz_installers)
+HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader fuzz_fat_volume fuzz_layout
+           fuzz_virtual_disk fuzz_ticket fuzz_officer_request fuzz_zip_directory fuzz_installers)
 # Inputs are bounded: a packet of the protocol (header + 64 KiB + 1, so an
 # oversized one is tried too), a config file, a device's descriptors, a 1.25
 # MiB disk image (the NTFS seed is 1 MiB + its backup boot sector), a 1 MiB
 # FAT volume, the first MiB of a stick (its layout: tables, EBRs, GPT
-# headers, boot sectors), a zip or a program of up to 256 KiB (a zip's end
-# record searches its last 64 KiB).
+# headers, boot sectors), a 1 MiB virtual disk file, a zip or a program of
+# up to 256 KiB (a zip's end record searches its last 64 KiB).
 declare -A MAX_LEN=([fuzz_protocol]=65545 [fuzz_whitelist]=16384 [fuzz_usb_descriptors]=8192
-                    [fuzz_media_reader]=1310720 [fuzz_fat_volume]=1048576 [fuzz_layout]=1048576 [fuzz_ticket]=65536
+                    [fuzz_media_reader]=1310720 [fuzz_fat_volume]=1048576 [fuzz_layout]=1048576
+                    [fuzz_virtual_disk]=1048576 [fuzz_ticket]=65536
                     [fuzz_officer_request]=8192 [fuzz_zip_directory]=262144 [fuzz_installers]=262144)
 
 # ------------------------------------------------------------------ tools
