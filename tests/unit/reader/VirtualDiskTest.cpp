@@ -58,7 +58,10 @@ const fs::path& rawDisk() {
 
 std::vector<std::uint8_t> fileBytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
-    return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+    std::vector<std::uint8_t> b(static_cast<std::size_t>(fs::file_size(p)));
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    b.resize(static_cast<std::size_t>(in.gcount()));
+    return b;
 }
 
 void writeBytes(const fs::path& p, std::uint64_t offset, const std::vector<std::uint8_t>& bytes) {
