@@ -27,7 +27,7 @@ using namespace kiosk::scan;
 // read libtsk also maps every block a file claims, about 4 us per block under
 // ASan (a legitimate 4 GiB sparse file on ext2 takes 17 s), so files are read
 // only while the sizes they claim add up to less than kMaxClaimedPerInput.
-// qkiosk-reader itself reads every byte (see TskMediaReader.h).
+// qkiosk-reader itself reads every byte (see MediaReader.h).
 constexpr std::uint64_t kMaxReadPerFile = 8ull << 20;
 constexpr std::uint64_t kMaxReadPerInput = 32ull << 20;
 constexpr std::uint64_t kMaxClaimedPerInput = 256ull << 20;
