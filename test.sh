@@ -2,7 +2,7 @@
 # Installs what is missing, builds, and runs the whole test suite with ctest:
 # first the release build, then the same suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then a short run of every fuzz harness
-# (tests/fuzz/run.sh: clang, libFuzzer, 20 s each, after every saved input in
+# (tests/fuzz/run.sh: clang, libFuzzer, 10 s each, after every saved input in
 # tests/fuzz/regressions is replayed; fuzz longer by hand with
 # tests/fuzz/run.sh 600). Exit status is ctest's, or run.sh's for the fuzz
 # stage.
@@ -53,7 +53,7 @@ if [ "$fuzz" = 1 ]; then
   echo "== fuzz (tests/fuzz/run.sh) =="
   rc=0
   stage_start=$SECONDS
-  QKIOSK_FUZZ_JOBS=$jobs tests/fuzz/run.sh 20 || rc=$?
+  QKIOSK_FUZZ_JOBS=$jobs tests/fuzz/run.sh 10 || rc=$?
   stage_done "fuzz"
   if [ "$rc" = 77 ]; then
     echo "== fuzz: SKIPPED (clang or libFuzzer missing) =="

@@ -21,12 +21,6 @@ void writeAt(const fs::path& file, std::uint64_t offset, const std::string& byte
     REQUIRE(f.good());
 }
 
-std::string randomBytes(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng());
-    return s;
-}
 
 // A scan that must FAIL, quickly, with at least one reason of `code`.
 Scan expectFail(Workspace& ws, const fs::path& image, const std::string& code, const std::vector<std::string>& extra = {}) {

@@ -42,12 +42,6 @@ void sh(Workspace& ws, const std::string& cmd) {
     REQUIRE(r.exitCode == 0);
 }
 
-std::string randomBytes(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng());
-    return s;
-}
 
 // Two source folders: `inf/` with the payload and a clean note, `cln/` with
 // clean files only. Text that compresses well, so that every format really

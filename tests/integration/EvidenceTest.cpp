@@ -35,12 +35,12 @@ std::vector<std::string> entries(const fs::path& dir) {
     return out;
 }
 
-struct Site {
+struct EvidenceSite {
     fs::path config, log, vault;
 };
 
-Site writeSite(Workspace& ws, const std::string& extra = "") {
-    Site s{ws.path() / "k.toml", ws.path() / "log.db", ws.path() / "vault"};
+EvidenceSite writeSite(Workspace& ws, const std::string& extra = "") {
+    EvidenceSite s{ws.path() / "k.toml", ws.path() / "log.db", ws.path() / "vault"};
     ws.write("k.toml", "log = \"" + s.log.string() + "\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n" + extra);
     return s;
 }
@@ -65,7 +65,7 @@ json fileEntry(const json& files, const std::string& path) {
     return {};
 }
 
-Scan scanWithEvidence(Workspace& ws, const Site& site, const fs::path& image, const fs::path& vault) {
+Scan scanWithEvidence(Workspace& ws, const EvidenceSite& site, const fs::path& image, const fs::path& vault) {
     return scanImage(ws, image, {"--config", site.config.string(), "--log", site.log.string(), "--evidence", vault.string()});
 }
 

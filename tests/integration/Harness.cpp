@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "qkiosk/protocol/Sha256.h"
@@ -280,6 +281,13 @@ std::string slurp(const fs::path& p) {
 
 std::string sha256File(const fs::path& p) {
     return kiosk::toHex(kiosk::Sha256::of(slurp(p)));
+}
+
+std::string randomBytes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
 }
 
 }  // namespace qktest

@@ -102,6 +102,8 @@ std::vector<json> reasons(const json& report, const std::string& code, const std
 std::string sha256File(const fs::path& p);
 // Text built by appends (g++ 12 warns falsely on "literal" + std::string).
 std::string join(std::initializer_list<std::string> parts);
+// `n` bytes from a Mersenne Twister seeded with `seed`: the same every run.
+std::string randomBytes(std::size_t n, unsigned seed);
 // The whole file's bytes ("" if it cannot be read).
 std::string slurp(const fs::path& p);
 void requireTool(const std::string& tool);

@@ -14,10 +14,10 @@ using namespace qktest;
 
 namespace {
 
-struct Site {
+struct OfficerSite {
     Workspace ws;
     fs::path config;
-    explicit Site(const std::string& extra = "") {
+    explicit OfficerSite(const std::string& extra = "") {
         config = ws.write("k.toml", join({"log = \"", (ws.path() / "log.db").string(), "\"\nkiosk_key = \"",
                                           (ws.path() / "kiosk.key").string(), "\"\n[officers]\nfile = \"",
                                           (ws.path() / "officers").string(), "\"\nlockout_file = \"",
@@ -47,7 +47,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 
 TEST_CASE("An officer logs in with a password kept only as an Argon2id hash, and every login is a signed record",
           "[officer]") {
-    Site site;
+    OfficerSite site;
     const std::string password = "correct horse 電池";
     auto added = site.officer("add", "山田 太郎", password);
     INFO(added.out << added.err);
@@ -69,7 +69,7 @@ TEST_CASE("An officer logs in with a password kept only as an Argon2id hash, and
 }
 
 TEST_CASE("Wrong passwords lock the name out, unknown names get the same answer, and all of it is logged", "[officer]") {
-    Site site;
+    OfficerSite site;
     REQUIRE(site.officer("add", "yamada", "a long enough password").exitCode == 0);
 
     // An unknown name and a wrong password look the same to whoever tries.
@@ -150,7 +150,7 @@ struct SystemAccounts {
 
 TEST_CASE("Through PAM, a system account in the officers' group logs in, and nobody else", "[officer][pam]") {
     SystemAccounts accounts;
-    Site site(join({"pam_service = \"", accounts.service.filename().string(), "\"\npam_group = \"", accounts.group, "\"\n"}));
+    OfficerSite site(join({"pam_service = \"", accounts.service.filename().string(), "\"\npam_group = \"", accounts.group, "\"\n"}));
     const auto in = site.officer("login", accounts.officer, "system password 1");
     INFO(in.out << in.err);
     CHECK(in.exitCode == 0);

@@ -11,12 +11,6 @@ using namespace qktest;
 
 namespace {
 
-std::string randomBytes(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng());
-    return s;
-}
 
 // The files every test stick holds; `infected` adds EICAR three archives deep.
 fs::path makeTree(Workspace& ws, const std::string& name, bool infected) {

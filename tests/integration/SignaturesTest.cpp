@@ -14,13 +14,13 @@ using namespace qktest;
 
 namespace {
 
-struct Site {
+struct SignaturesSite {
     fs::path config, db, secret, publicKey;
 };
 
 // A kiosk with the test signatures in a database folder of its own and the site's update key.
-Site makeSite(Workspace& ws, const std::string& extra = "") {
-    Site s{ws.path() / "qkiosk.toml", ws.path() / "kioskdb", ws.path() / "site.key", ws.path() / "site.pub"};
+SignaturesSite makeSite(Workspace& ws, const std::string& extra = "") {
+    SignaturesSite s{ws.path() / "qkiosk.toml", ws.path() / "kioskdb", ws.path() / "site.key", ws.path() / "site.pub"};
     fs::create_directories(s.db);
     for (const auto& e : fs::directory_iterator(ws.database()))
         if (e.path().extension() == ".hdb") fs::copy_file(e.path(), s.db / e.path().filename());
@@ -35,7 +35,7 @@ Site makeSite(Workspace& ws, const std::string& extra = "") {
 // A signature for "hello world\n", as a site would add one.
 fs::path helloSignature(Workspace& ws) {
     const auto md5 = run({"sh", "-c", "printf 'hello world\\n' | md5sum | cut -c1-32"}).out.substr(0, 32);
-    return ws.write("new/site.hdb", md5 + ":12:Site.Test.Hello\n");
+    return ws.write("new/site.hdb", md5 + ":12:SignaturesSite.Test.Hello\n");
 }
 
 std::string listing(const fs::path& dir) {
@@ -46,7 +46,7 @@ std::string listing(const fs::path& dir) {
     return out;
 }
 
-RunResult import(const Site& s, const std::vector<std::string>& source) {
+RunResult import(const SignaturesSite& s, const std::vector<std::string>& source) {
     std::vector<std::string> argv = {QKIOSK_BIN, "signatures", "import", "--config", s.config.string()};
     argv.insert(argv.end(), source.begin(), source.end());
     return run(argv);

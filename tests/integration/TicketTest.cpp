@@ -9,10 +9,10 @@ using namespace qktest;
 
 namespace {
 
-struct Site {
+struct TicketSite {
     Workspace ws;
     fs::path config, pubkey;
-    Site() {
+    TicketSite() {
         config = ws.write("k.toml", "kiosk_id = \"kiosk-3F\"\nkiosk_key = \"" + (ws.path() / "kiosk.key").string() + "\"\n");
     }
     // The public key file an officer hands to the clinical workstations.
@@ -30,7 +30,7 @@ struct Site {
 
 TEST_CASE("A ticket verifies against the media it was issued for, and names every file changed after the scan", "[ticket]") {
     requireTool("mcopy");
-    Site site;
+    TicketSite site;
     auto& ws = site.ws;
     ws.write("stick/書類/予定.txt", "月曜 9:00\n");
     ws.write("stick/notes.txt", "bed 12\n");
@@ -66,7 +66,7 @@ TEST_CASE("A ticket verifies against the media it was issued for, and names ever
 }
 
 TEST_CASE("A ticket with any byte changed, or signed by another kiosk, is refused", "[ticket]") {
-    Site site;
+    TicketSite site;
     auto& ws = site.ws;
     ws.write("stick/a.txt", "a\n");
     ws.write("stick/b.txt", "b\n");
@@ -98,7 +98,7 @@ TEST_CASE("A ticket with any byte changed, or signed by another kiosk, is refuse
         CHECK(site.verify(f, img, key).exitCode == 1);
     }
     SECTION("another kiosk's key") {
-        Site other;
+        TicketSite other;
         const auto v = site.verify(ticket, img, other.publishKey());
         CHECK(v.exitCode == 1);
         CHECK_THAT(v.out, Catch::Contains("does not verify with the kiosk's public key"));
@@ -113,7 +113,7 @@ TEST_CASE("A ticket with any byte changed, or signed by another kiosk, is refuse
 
 TEST_CASE("The QR code's compact form alone verifies the media by its manifest, and a FAIL ticket never lets media in", "[ticket]") {
     requireTool("mcopy");
-    Site site;
+    TicketSite site;
     auto& ws = site.ws;
     ws.write("clean/a.txt", "a\n");
     ws.write("dirty/a.txt", "a\n");
@@ -146,7 +146,7 @@ TEST_CASE("The QR code's compact form alone verifies the media by its manifest, 
 TEST_CASE("A medium that can no longer be read completely does not verify, and a rendered ticket's QR code reads back",
           "[ticket]") {
     requireTool("zbarimg");
-    Site site;
+    TicketSite site;
     auto& ws = site.ws;
     ws.write("stick/a.txt", std::string(200000, 'a'));
     ws.write("stick/b.txt", "b\n");

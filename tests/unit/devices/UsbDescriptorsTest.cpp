@@ -30,12 +30,12 @@ constexpr std::string_view kComposite =
     "090401000103010100092111010001223F000705830308000A";
 // Realtek 0bda:8153 network adapter: two configurations, the second with a CDC
 // data interface in two alternate settings and class-specific descriptors.
-constexpr std::string_view kNetwork =
+constexpr std::string_view kNetworkDescriptors =
     "1201100200000040DA0B538100300102060209022700010100A0320904000003FFFF000007058102000200070502020002000705830302"
     "000809025000020200A032090400000102060005052400100105240600010D240F0300000000EA050000000705830310000809040100000A"
     "00000009040101020A0000000705810200020007050202000200";
 // A USB Attached SCSI disk: bulk-only in alternate setting 0, UAS (08:06:62) in 1.
-constexpr std::string_view kUas =
+constexpr std::string_view kUasDescriptors =
     "12011002000000402D15780508050102030109025500010100C0010904000002080650000705810200020007050202000200090400010408"
     "0662000705010200020004240100070582020002000424020007058302000200042403000705040200020004240400";
 
@@ -84,7 +84,7 @@ TEST_CASE("A composite storage and keyboard device shows both interfaces", "[Usb
 
 TEST_CASE("Every configuration and alternate setting is listed", "[UsbDescriptors]") {
     SECTION("a network adapter with two configurations") {
-        auto d = parseUsbDescriptors(fromHex(kNetwork));
+        auto d = parseUsbDescriptors(fromHex(kNetworkDescriptors));
         REQUIRE(d.ok());
         REQUIRE(d->configurations.size() == 2);
         CHECK(d->configurations[0].value == 1);
@@ -98,7 +98,7 @@ TEST_CASE("Every configuration and alternate setting is listed", "[UsbDescriptor
         CHECK((second.interfaces[2].number == 1 && second.interfaces[2].altSetting == 1 && second.interfaces[2].numEndpoints == 2));
     }
     SECTION("a UAS disk whose second alternate setting is another protocol") {
-        auto d = parseUsbDescriptors(fromHex(kUas));
+        auto d = parseUsbDescriptors(fromHex(kUasDescriptors));
         REQUIRE(d.ok());
         CHECK(d->bcdUsb == 0x0210);
         const auto& ifs = d->configurations.at(0).interfaces;

@@ -47,7 +47,7 @@ struct Desk {
     }
 };
 
-SocketRequest request(std::uint64_t client, const std::string& json) { return {client, 1000, 4242, false, "1", json}; }
+SocketRequest request(std::uint64_t client, const std::string& text) { return {client, 1000, 4242, false, "1", text}; }
 
 }  // namespace
 
@@ -99,8 +99,8 @@ TEST_CASE("A login name no account can have (a NUL, a line break) is refused and
     OfficerDesk desk(d.config, *d.log);
     const auto now = OfficerDesk::Clock::now();
     const std::string nul = std::string(R"({"op":"login","name":"山田\u0000x","password":"correct horse 電池"})");
-    for (const std::string& json : {nul, std::string(R"({"op":"login","name":"山田\nx","password":"correct horse 電池"})")})
-        CHECK(desk.handle(request(1, json), d.view, now).at("code") == "refused");
+    for (const std::string& text : {nul, std::string(R"({"op":"login","name":"山田\nx","password":"correct horse 電池"})")})
+        CHECK(desk.handle(request(1, text), d.view, now).at("code") == "refused");
     const auto records = d.log->log->find({"officer-login-failed", "", false, -1, false});
     REQUIRE(records);
     REQUIRE(records->size() == 2);

@@ -639,7 +639,7 @@ std::uint32_t crc32(const std::uint8_t* p, std::size_t n) {
     return ~c;
 }
 
-void put32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+void putLe32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
 
@@ -676,14 +676,14 @@ TEST_CASE("A gap crafted with a signature in every sector costs bounded reads an
         for (std::size_t at = 512; at < 64 * 512; at += 512) {
             std::vector<std::uint8_t> h(92, 0);
             std::memcpy(h.data(), "EFI PART", 8);
-            put32(h, 8, 0x00010000);   // revision 1.0
-            put32(h, 12, 92);          // header size
-            put32(h, 24, 1);           // my LBA
-            put32(h, 72, 8192);        // entries at LBA 8192 (4 MiB)
-            put32(h, 80, 32768);       // entries
-            put32(h, 84, 128);         // bytes per entry
-            put32(h, 88, 0x12345678);  // the array's CRC: never right
-            put32(h, 16, crc32(h.data(), h.size()));
+            putLe32(h, 8, 0x00010000);   // revision 1.0
+            putLe32(h, 12, 92);          // header size
+            putLe32(h, 24, 1);           // my LBA
+            putLe32(h, 72, 8192);        // entries at LBA 8192 (4 MiB)
+            putLe32(h, 80, 32768);       // entries
+            putLe32(h, 84, 128);         // bytes per entry
+            putLe32(h, 88, 0x12345678);  // the array's CRC: never right
+            putLe32(h, 16, crc32(h.data(), h.size()));
             std::memcpy(media.data() + at, h.data(), h.size());
         }
         MemorySource source(media);
