@@ -7,20 +7,6 @@
 #include <sstream>
 
 namespace kiosk {
-std::string humanBytes(std::uint64_t bytes) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(bytes);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
-    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-    return buf;
-}
-
 void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail) {
     r.reasons.push_back(Reason{code, std::move(path), std::move(detail)});
     // Keep the report's order: by path, so media-wide reasons ("/") come first.

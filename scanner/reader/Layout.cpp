@@ -11,13 +11,14 @@
 #include <string_view>
 
 #include "TskImage.h"
+#include "qkiosk/formats/Bytes.h"
 #include "qkiosk/formats/Formats.h"
 
 namespace kiosk::scan {
 namespace {
 
 using proto::ReasonCode;
-using Bytes = std::span<const std::uint8_t>;
+using namespace formats::bytes;
 using formats::Format;
 
 constexpr std::uint64_t kSector = 512;
@@ -29,24 +30,6 @@ constexpr std::size_t kMaxGptEntries = 255;        // Linux reads entries 1..255
 constexpr std::uint64_t kGapChunk = 4u << 20;
 constexpr std::uint64_t kRetryPiece = 64u << 10;
 
-// ------------------------------------------------------------------ bytes
-
-bool hasAt(Bytes b, std::size_t offset, std::string_view magic) {
-    return b.size() >= offset + magic.size() && std::memcmp(b.data() + offset, magic.data(), magic.size()) == 0;
-}
-std::uint16_t le16(Bytes b, std::size_t o) { return b.size() < o + 2 ? 0 : static_cast<std::uint16_t>(b[o] | (b[o + 1] << 8)); }
-std::uint32_t le32(Bytes b, std::size_t o) {
-    if (b.size() < o + 4) return 0;
-    return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
-           (static_cast<std::uint32_t>(b[o + 2]) << 16) | (static_cast<std::uint32_t>(b[o + 3]) << 24);
-}
-std::uint64_t le64(Bytes b, std::size_t o) {
-    return static_cast<std::uint64_t>(le32(b, o)) | (static_cast<std::uint64_t>(le32(b, o + 4)) << 32);
-}
-std::uint16_t be16(Bytes b, std::size_t o) { return b.size() < o + 2 ? 0 : static_cast<std::uint16_t>((b[o] << 8) | b[o + 1]); }
-std::uint32_t be32(Bytes b, std::size_t o) {
-    return b.size() < o + 4 ? 0 : (static_cast<std::uint32_t>(be16(b, o)) << 16) | be16(b, o + 2);
-}
 
 // Hostile tables hold any 64-bit number: products and sums saturate, so an
 // offset that overflows is simply "beyond the end of the media".

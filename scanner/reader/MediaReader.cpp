@@ -19,19 +19,6 @@ namespace {
 
 using proto::ReasonCode;
 
-std::string bytesText(std::uint64_t n) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[48];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
-
 // What a file's content is, from its first and last bytes.
 std::optional<formats::Identity> identifyContent(const ContentReader& read, std::uint64_t size) {
     if (size < 512) return std::nullopt;   // too small to hold any image
@@ -246,7 +233,7 @@ private:
         if (imageBytes_ > limits_.maxBytes)
             return sink_.finding(ReasonCode::Unscannable, path,
                                  std::string(identity.name) + ": the disk images on this media add up to more than " +
-                                     bytesText(limits_.maxBytes) + " (max_image_bytes)");
+                                     humanBytes(limits_.maxBytes) + " (max_image_bytes)");
         FileSource file(read, size);
         if (identity.kind != formats::Kind::VirtualDisk) return readMedia(file, path, depth + 1, 512);
         auto opened = openVirtualDisk(file, identity.format);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "qkiosk/protocol/Text.h"
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/TextRenderer.h"
 #include "qkiosk/ui/TextWidth.h"
@@ -19,20 +20,7 @@ namespace kiosk::ui::layout {
 
 constexpr int kMargin = 2;
 
-// "3.1 KiB": sizes for people (binary units, as df -h).
-inline std::string humanBytes(std::uint64_t b) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    if (b < 1024) return std::to_string(b) + " bytes";
-    double v = static_cast<double>(b);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-    return buf;
-}
+using kiosk::humanBytes;   // "3.1 KiB"
 
 inline std::string clockText(double seconds) {
     const long s = std::lround(std::max(0.0, seconds));

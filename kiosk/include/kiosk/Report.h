@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "qkiosk/protocol/Messages.h"
+#include "qkiosk/protocol/Text.h"   // humanBytes
 
 namespace kiosk {
 
@@ -104,9 +105,6 @@ struct Report {
 // Adds findings from outside the media (device policy, signature age): any
 // reason makes the verdict FAIL.
 void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail);
-
-// "1.5 MiB", "300 bytes": sizes for people.
-std::string humanBytes(std::uint64_t bytes);
 
 // JSON text of the report (DESIGN.md's schema plus documented extensions).
 std::string toJson(const Report& r);

@@ -1,5 +1,7 @@
 #include "qkiosk/formats/Formats.h"
 
+#include "qkiosk/formats/Bytes.h"
+
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -7,31 +9,7 @@
 namespace kiosk::formats {
 namespace {
 
-using Bytes = std::span<const std::uint8_t>;
-
-bool hasAt(Bytes b, std::size_t offset, std::string_view magic) {
-    return b.size() >= offset + magic.size() && std::memcmp(b.data() + offset, magic.data(), magic.size()) == 0;
-}
-
-std::uint16_t le16(Bytes b, std::size_t o) {
-    return b.size() < o + 2 ? 0 : static_cast<std::uint16_t>(b[o] | (b[o + 1] << 8));
-}
-std::uint32_t le32(Bytes b, std::size_t o) {
-    if (b.size() < o + 4) return 0;
-    return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
-           (static_cast<std::uint32_t>(b[o + 2]) << 16) | (static_cast<std::uint32_t>(b[o + 3]) << 24);
-}
-std::uint64_t le64(Bytes b, std::size_t o) {
-    return static_cast<std::uint64_t>(le32(b, o)) | (static_cast<std::uint64_t>(le32(b, o + 4)) << 32);
-}
-std::uint16_t be16(Bytes b, std::size_t o) {
-    return b.size() < o + 2 ? 0 : static_cast<std::uint16_t>((b[o] << 8) | b[o + 1]);
-}
-std::uint32_t be32(Bytes b, std::size_t o) {
-    if (b.size() < o + 4) return 0;
-    return (static_cast<std::uint32_t>(b[o]) << 24) | (static_cast<std::uint32_t>(b[o + 1]) << 16) |
-           (static_cast<std::uint32_t>(b[o + 2]) << 8) | static_cast<std::uint32_t>(b[o + 3]);
-}
+using namespace bytes;
 
 bool powerOfTwo(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 

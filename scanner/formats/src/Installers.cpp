@@ -1,5 +1,7 @@
 #include "qkiosk/formats/Installers.h"
 
+#include "qkiosk/formats/Bytes.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -11,19 +13,7 @@
 namespace kiosk::formats {
 namespace {
 
-using Bytes = std::span<const std::uint8_t>;
-
-bool hasAt(Bytes b, std::uint64_t offset, std::string_view magic) {
-    return offset <= b.size() && b.size() - offset >= magic.size() &&
-           std::memcmp(b.data() + offset, magic.data(), magic.size()) == 0;
-}
-bool fits(Bytes b, std::uint64_t offset, std::uint64_t n) { return offset <= b.size() && b.size() - offset >= n; }
-std::uint16_t le16(Bytes b, std::uint64_t o) { return fits(b, o, 2) ? static_cast<std::uint16_t>(b[o] | (b[o + 1] << 8)) : 0; }
-std::uint32_t le32(Bytes b, std::uint64_t o) {
-    if (!fits(b, o, 4)) return 0;
-    return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
-           (static_cast<std::uint32_t>(b[o + 2]) << 16) | (static_cast<std::uint32_t>(b[o + 3]) << 24);
-}
+using namespace bytes;
 
 struct Section {
     std::uint32_t va = 0, virtualSize = 0, rawOffset = 0, rawSize = 0;

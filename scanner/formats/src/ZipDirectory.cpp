@@ -1,5 +1,7 @@
 #include "qkiosk/formats/ZipDirectory.h"
 
+#include "qkiosk/formats/Bytes.h"
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -8,20 +10,7 @@
 namespace kiosk::formats {
 namespace {
 
-using Bytes = std::span<const std::uint8_t>;
-
-bool hasAt(Bytes b, std::uint64_t offset, std::string_view magic) {
-    return offset <= b.size() && b.size() - offset >= magic.size() &&
-           std::memcmp(b.data() + offset, magic.data(), magic.size()) == 0;
-}
-std::uint16_t le16(Bytes b, std::uint64_t o) { return static_cast<std::uint16_t>(b[o] | (b[o + 1] << 8)); }
-std::uint32_t le32(Bytes b, std::uint64_t o) {
-    return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
-           (static_cast<std::uint32_t>(b[o + 2]) << 16) | (static_cast<std::uint32_t>(b[o + 3]) << 24);
-}
-std::uint64_t le64(Bytes b, std::uint64_t o) {
-    return static_cast<std::uint64_t>(le32(b, o)) | (static_cast<std::uint64_t>(le32(b, o + 4)) << 32);
-}
+using namespace bytes;
 
 constexpr std::uint64_t kEndRecord = 22;         // "PK\5\6" and its fixed fields
 constexpr std::uint64_t kZip64Locator = 20;      // "PK\6\7"

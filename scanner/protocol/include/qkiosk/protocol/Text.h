@@ -2,6 +2,7 @@
 // and put in JSON: valid UTF-8, no control characters.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,5 +14,8 @@ std::string printableName(std::string_view raw);
 
 // At most `maxBytes` bytes of valid UTF-8 `s`, never cutting a character in two.
 std::string truncateUtf8(std::string_view s, std::size_t maxBytes);
+
+// "3.1 KiB": sizes for people (binary units, as df -h); "512 bytes" below 1 KiB.
+std::string humanBytes(std::uint64_t bytes);
 
 }  // namespace kiosk
