@@ -1,4 +1,4 @@
-// The daemon's status for the kiosk terminal (`qkiosk ui`, issue 6): a local
+// The daemon's status for the kiosk terminal (`qkiosk ui`): a local
 // stream socket that carries the daemon's status lines (docs/admin.md) and,
 // while a scan runs, PROGRESS lines. The one thing a client may send is an
 // officer's request, `REQUEST <id> <json>` (docs/officer-protocol.md): this

@@ -1,5 +1,5 @@
 // Security officers' accounts on the kiosk: who may use the officer screens
-// (issue 6) and the officer commands. Passwords are stored only as
+// of the kiosk terminal and the officer commands. Passwords are stored only as
 // Argon2id hashes (libsodium crypto_pwhash_str) in a root-only file, one
 // officer per line "<hash> <name>" (names may be Japanese). With
 // `pam_service` set, other names are checked through PAM (system or directory
