@@ -10,7 +10,7 @@ build_pkgs=(g++ cmake make pkg-config libclamav-dev libtsk-dev libmagic-dev libu
             libncurses-dev gettext libpam0g-dev libarchive-dev
             libvhdi-dev libvmdk-dev libqcow-dev libewf-dev libbfio-dev)   # virtual disks (scanner/reader/VirtualDisk.h)
 # What the kiosk itself runs: mtools writes an officer's log export onto the
-# FAT filesystem of a stick without mounting it (kiosk/FatExport.h).
+# FAT filesystem of a stick without mounting it (kiosk/officer/FatExport.h).
 runtime_pkgs=(mtools)
 # Tools that make real filesystem images at test time (mtools too, above), and clamscan to compare with.
 # The container tests (tests/integration/ContainerTest.cpp) make every archive,
@@ -23,7 +23,7 @@ test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-de
            qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
            clang libclang-rt-14-dev
            zbar-tools poppler-utils cups cups-client cups-bsd tmux
-           rsyslog rsyslog-gnutls gnutls-bin openssl)   # a real syslog collector for the forwarding tests
+           rsyslog rsyslog-gnutls gnutls-bin openssl tzdata)   # a real syslog collector for the forwarding tests
 bench_pkgs=(clamav-daemon clamdscan p7zip-full time hyperfine)
 
 case "${1:-test}" in

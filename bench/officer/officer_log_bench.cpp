@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-#include "kiosk/OfficerDesk.h"
+#include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/officer/Officers.h"
 
 using namespace kiosk;

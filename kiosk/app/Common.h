@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "kiosk/Config.h"
-#include "kiosk/Report.h"
+#include "kiosk/config/Config.h"
+#include "kiosk/model/Report.h"
 #include "kiosk/devices/UsbDevice.h"
 #include "kiosk/policy/Policy.h"
 

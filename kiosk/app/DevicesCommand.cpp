@@ -26,7 +26,7 @@ int devicesCommand(const std::vector<std::string>& args) {
     auto list = (*source)->enumerate();
     if (!list) return usageError(list.error().message);
 
-    const std::string today = policy::todayLocal();
+    const std::string today = todayLocal();
     nlohmann::json out = nlohmann::json::array();
     if (!json) std::printf("%-8s %-9s  %-22s %-26s %-7s %s\n", "PORT", "VID:PID", "SERIAL", "INTERFACES", "DECISION", "WHY");
     for (const auto& d : *list) {

@@ -1,4 +1,4 @@
-// qkiosk evidence: the officer's access to the evidence vault (kiosk/Evidence.h).
+// qkiosk evidence: the officer's access to the evidence vault (kiosk/evidence/Evidence.h).
 //
 //   qkiosk evidence list   [--config FILE] [--vault DIR]
 //   qkiosk evidence show   TICKET [--config FILE] [--vault DIR]
@@ -31,11 +31,11 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/AtomicFile.h"
-#include "kiosk/Evidence.h"
-#include "kiosk/HashedCopy.h"
+#include "kiosk/files/AtomicFile.h"
+#include "kiosk/evidence/Evidence.h"
+#include "kiosk/files/HashedCopy.h"
 #include "kiosk/log/QuarantineLog.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/UniqueFd.h"
 
 namespace fs = std::filesystem;
 

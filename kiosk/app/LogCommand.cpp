@@ -26,7 +26,7 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/AtomicFile.h"
+#include "kiosk/files/AtomicFile.h"
 #include "kiosk/log/LogQuery.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/log/SyslogForwarder.h"
@@ -152,13 +152,9 @@ int logCommand(const std::vector<std::string>& args) {
         std::tm tm{};
         const char* end = ::strptime(o->through->c_str(), "%Y-%m-%d", &tm);
         if (!end || *end) return usageError("log prune: --through must be a date YYYY-MM-DD");
-        // Nothing younger than the retention period, whoever asks.
-        const std::time_t limit = std::time(nullptr) - static_cast<std::time_t>(config->logRetentionDays) * 86400;
-        std::tm lt{};
-        gmtime_r(&limit, &lt);
-        char latest[16];
-        std::strftime(latest, sizeof latest, "%Y-%m-%d", &lt);
-        if (*o->through > std::string(latest))
+        // Nothing younger than the retention period, whoever asks (local days, as --through is).
+        const std::string latest = localDayAfter(-static_cast<int>(config->logRetentionDays));
+        if (*o->through > latest)
             return usageError("log prune: records must be kept " + std::to_string(config->logRetentionDays) +
                               " days: --through can be " + latest + " at the latest");
         auto key = log::KioskKey::load(config->kioskKey);

@@ -9,8 +9,8 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/Daemon.h"
-#include "kiosk/StatusSocket.h"
+#include "kiosk/daemon/Daemon.h"
+#include "kiosk/status/StatusSocket.h"
 #include "kiosk/devices/UdevDeviceSource.h"
 
 namespace kiosk::app {

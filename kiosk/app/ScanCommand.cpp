@@ -8,13 +8,13 @@
 #include "Commands.h"
 #include "Common.h"
 #include "kiosk/devices/UdevDeviceSource.h"
-#include "kiosk/AtomicFile.h"
-#include "kiosk/Config.h"
-#include "kiosk/Evidence.h"
-#include "kiosk/Media.h"
-#include "kiosk/Report.h"
-#include "kiosk/ScanSession.h"
-#include "kiosk/ScannerService.h"
+#include "kiosk/files/AtomicFile.h"
+#include "kiosk/config/Config.h"
+#include "kiosk/evidence/Evidence.h"
+#include "kiosk/workers/Media.h"
+#include "kiosk/model/Report.h"
+#include "kiosk/session/ScanSession.h"
+#include "kiosk/workers/ScannerService.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/ticket/Ticket.h"
 
@@ -63,7 +63,7 @@ int scanCommand(const std::vector<std::string>& args) {
         auto usb = source ? (*source)->deviceOfBlock(media->path) : Result<devices::UsbDevice>(source.error());
         if (usb) {
             const auto whitelist = loadPolicy(policyPath.value_or(config.policy));
-            const auto decision = policy::decide(*usb, whitelist, config, policy::todayLocal());
+            const auto decision = policy::decide(*usb, whitelist, config, todayLocal());
             identity = policy::identityOf(*usb, decision);
             policyReasons = decision.reasons;
         } else if (policyPath) {
@@ -75,7 +75,7 @@ int scanCommand(const std::vector<std::string>& args) {
     }
 
     if (auto st = (*scanner)->waitReady(std::chrono::minutes(10)); !st) return usageError(st.error().message);
-    // --evidence DIR: on a FAIL with findings, a case in that vault (kiosk/Evidence.h).
+    // --evidence DIR: on a FAIL with findings, a case in that vault (kiosk/evidence/Evidence.h).
     std::optional<EvidenceCollection> evidence;
     if (evidenceDir) {
         EvidenceSettings vault = config.evidence;

@@ -19,7 +19,7 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/ScanSession.h"
+#include "kiosk/session/ScanSession.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/signatures/Import.h"
 #include "kiosk/signatures/SignatureUpdate.h"

@@ -14,7 +14,7 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/AtomicFile.h"
+#include "kiosk/files/AtomicFile.h"
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/ticket/Ticket.h"
 #include "kiosk/ticket/TicketPrinting.h"

@@ -8,9 +8,9 @@
 
 #include "Commands.h"
 #include "Common.h"
-#include "kiosk/AtomicFile.h"
-#include "kiosk/Media.h"
-#include "kiosk/ScanSession.h"
+#include "kiosk/files/AtomicFile.h"
+#include "kiosk/workers/Media.h"
+#include "kiosk/session/ScanSession.h"
 #include "kiosk/ticket/Ticket.h"
 
 namespace kiosk::app {

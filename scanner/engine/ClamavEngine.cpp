@@ -6,8 +6,9 @@
 #include "qkiosk/formats/Installers.h"
 #include "qkiosk/formats/ZipDirectory.h"
 #include "qkiosk/formats/Zisofs.h"
-#include "qkiosk/protocol/Sha256.h"
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Dates.h"
+#include "qkiosk/base/Sha256.h"
+#include "qkiosk/base/Text.h"
 #include "qkiosk/protocol/Wire.h"
 
 #include <dirent.h>
@@ -866,13 +867,6 @@ void FileScanner::runArchive(Pass& p) {
         fail(join(p.member, name), "a zip member that neither libclamav nor libarchive extracted: it was not scanned");
 }
 
-std::string rfc3339(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 DatabaseInfo describeDatabases(const std::string& dir, unsigned int sigs) {
     DatabaseInfo info;
@@ -899,7 +893,7 @@ DatabaseInfo describeDatabases(const std::string& dir, unsigned int sigs) {
         info.version += name + ":" + std::to_string(version);
     }
     if (info.version.empty()) info.version = "local";
-    info.time = newest ? rfc3339(newest) : "";
+    info.time = newest ? rfc3339(std::chrono::system_clock::from_time_t(newest)) : "";
     return info;
 }
 

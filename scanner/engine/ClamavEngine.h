@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "qkiosk/protocol/Messages.h"
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

@@ -1,6 +1,6 @@
 #include "FileTypeProbe.h"
 
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::scan {
 

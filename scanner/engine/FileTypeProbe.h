@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

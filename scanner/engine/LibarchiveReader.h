@@ -19,7 +19,7 @@
 
 #include "MemoryBuffer.h"
 #include "qkiosk/formats/Formats.h"
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

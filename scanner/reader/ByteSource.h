@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

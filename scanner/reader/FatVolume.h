@@ -14,7 +14,7 @@
 
 #include "ByteSource.h"
 #include "VolumeVisitor.h"
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

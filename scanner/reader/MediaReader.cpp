@@ -12,7 +12,7 @@
 #include "VirtualDisk.h"
 #include "VolumeProbe.h"
 #include "qkiosk/formats/Formats.h"
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::scan {
 namespace {

@@ -13,7 +13,7 @@
 
 #include "ByteSource.h"
 #include "qkiosk/protocol/Messages.h"
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::scan {
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::scan::tsk {
 namespace {

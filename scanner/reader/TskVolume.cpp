@@ -7,7 +7,7 @@
 
 #include "qkiosk/formats/Formats.h"
 #include "qkiosk/formats/Zisofs.h"
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::scan {
 namespace {

@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::scan {
 namespace {

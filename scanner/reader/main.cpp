@@ -21,8 +21,8 @@
 
 #include "MediaReader.h"
 #include "qkiosk/protocol/Channel.h"
-#include "qkiosk/protocol/Sha256.h"
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Sha256.h"
+#include "qkiosk/base/Text.h"
 #include "qkiosk/sandbox/Sandbox.h"
 
 namespace kiosk::scan {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "MediaReader.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/UniqueFd.h"
 
 namespace {
 

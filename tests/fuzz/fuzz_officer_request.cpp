@@ -15,8 +15,8 @@
 
 #include <unistd.h>
 
-#include "kiosk/AtomicFile.h"
-#include "kiosk/OfficerDesk.h"
+#include "kiosk/files/AtomicFile.h"
+#include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/officer/Officers.h"
 #include "kiosk/policy/Whitelist.h"
 

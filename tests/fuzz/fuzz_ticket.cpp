@@ -13,8 +13,8 @@
 
 #include <unistd.h>
 
-#include "kiosk/KeyFile.h"
-#include "kiosk/Manifest.h"
+#include "kiosk/files/KeyFile.h"
+#include "kiosk/model/Manifest.h"
 #include "kiosk/log/KioskKey.h"
 #include "kiosk/ticket/Ticket.h"
 

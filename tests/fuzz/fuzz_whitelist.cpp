@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kiosk/Config.h"
+#include "kiosk/config/Config.h"
 #include "kiosk/policy/Whitelist.h"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include "qkiosk/protocol/Channel.h"
 #include "qkiosk/protocol/Messages.h"
-#include "qkiosk/protocol/Sha256.h"
+#include "qkiosk/base/Sha256.h"
 
 using namespace kiosk;
 using namespace kiosk::proto;

@@ -14,7 +14,7 @@
 #include <random>
 #include <sstream>
 
-#include "qkiosk/protocol/Sha256.h"
+#include "qkiosk/base/Sha256.h"
 
 extern char** environ;
 

@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "Harness.h"
-#include "kiosk/PrivateTempDir.h"
-#include "kiosk/ScannerService.h"
-#include "kiosk/WorkerProcess.h"
+#include "kiosk/files/PrivateTempDir.h"
+#include "kiosk/workers/ScannerService.h"
+#include "kiosk/workers/WorkerProcess.h"
 #include "qkiosk/sandbox/Sandbox.h"
 
 using namespace kiosk;

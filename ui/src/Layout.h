@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/TextRenderer.h"
 #include "qkiosk/ui/TextWidth.h"

@@ -8,6 +8,7 @@
 
 #include "JsonRead.h"
 #include "qkiosk/ui/Screen.h"
+#include "qkiosk/base/Dates.h"
 
 namespace kiosk::ui {
 namespace {
@@ -259,7 +260,7 @@ void filterKeys(State& st, const Intent& in) {
         case Intent::Down: o.log.field = (o.log.field + 1) % 5; break;
         case Intent::Up: o.log.field = (o.log.field + 4) % 5; break;
         case Intent::Submit:
-            if ((!f.from.empty() && !isDateShaped(f.from)) || (!f.to.empty() && !isDateShaped(f.to))) {
+            if ((!f.from.empty() && !isCalendarDate(f.from)) || (!f.to.empty() && !isCalendarDate(f.to))) {
                 o.note = mine("Write dates as YYYY-MM-DD (for example 2026-11-27).");
                 break;
             }
@@ -369,7 +370,7 @@ void registerKeys(State& st, const Intent& in) {
                 o.note = mine("No device is plugged in.");
             } else if (f.owner.empty() || f.purpose.empty() || f.expires.empty()) {
                 o.note = mine("Fill in the owner, the purpose and the expiry date.");
-            } else if (!isDateShaped(f.expires)) {
+            } else if (!isCalendarDate(f.expires)) {
                 o.note = mine("Write the expiry date as YYYY-MM-DD (for example 2027-03-31).");
             } else {
                 const auto& d = o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, static_cast<int>(o.devices.size()) - 1))];
@@ -405,7 +406,7 @@ void exportKeys(State& st, const Intent& in) {
             o.note = mine("No device is plugged in.");
         } else if (!exportable(o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, n - 1))])) {
             o.note = mine("The log can only be written to a stick that passed its scan just now and has a FAT filesystem.");
-        } else if ((!f.from.empty() && !isDateShaped(f.from)) || (!f.to.empty() && !isDateShaped(f.to))) {
+        } else if ((!f.from.empty() && !isCalendarDate(f.from)) || (!f.to.empty() && !isCalendarDate(f.to))) {
             o.note = mine("Write dates as YYYY-MM-DD (for example 2026-11-27).");
         } else {
             json r = {{"op", "export-log"},
@@ -602,13 +603,6 @@ void appendChar(std::string& s, char32_t c, std::size_t maxChars) {
     }
 }
 
-bool isDateShaped(const std::string& t) {
-    if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
-    for (const std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-        if (t[i] < '0' || t[i] > '9') return false;
-    const int month = (t[5] - '0') * 10 + (t[6] - '0'), day = (t[8] - '0') * 10 + (t[9] - '0');
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
 
 bool exportable(const OfficerDevice& d) { return d.state == "pass" && d.fat; }
 

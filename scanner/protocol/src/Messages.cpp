@@ -4,7 +4,7 @@
 #include <array>
 #include <utility>
 
-#include "qkiosk/protocol/Text.h"
+#include "qkiosk/base/Text.h"
 #include "qkiosk/protocol/Wire.h"
 
 namespace kiosk::proto {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "kiosk/AtomicFile.h"
+#include "kiosk/files/AtomicFile.h"
 
 TEST_CASE("Atomic writes replace the whole file and leave no temporary behind", "[AtomicFile]") {
     const auto dir = std::filesystem::temp_directory_path() / ("qk-atomic-" + std::to_string(::getpid()));

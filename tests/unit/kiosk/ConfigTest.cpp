@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "kiosk/Config.h"
+#include "kiosk/config/Config.h"
 
 using kiosk::parseConfig;
 

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "kiosk/Evidence.h"
-#include "qkiosk/protocol/Sha256.h"
+#include "kiosk/evidence/Evidence.h"
+#include "qkiosk/base/Sha256.h"
 
 using namespace kiosk;
 namespace fs = std::filesystem;

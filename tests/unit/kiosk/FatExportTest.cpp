@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "Harness.h"
-#include "kiosk/FatExport.h"
+#include "kiosk/officer/FatExport.h"
 
 using namespace qktest;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "kiosk/FileTypePolicy.h"
+#include "kiosk/session/FileTypePolicy.h"
 
 using kiosk::FileTypePolicy;
 using kiosk::globMatchNoCase;

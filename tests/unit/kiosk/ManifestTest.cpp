@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "kiosk/Manifest.h"
-#include "qkiosk/protocol/Sha256.h"
+#include "kiosk/model/Manifest.h"
+#include "qkiosk/base/Sha256.h"
 
 using kiosk::FileRecord;
 using kiosk::manifestSha256;

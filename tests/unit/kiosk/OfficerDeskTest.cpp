@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "kiosk/OfficerDesk.h"
+#include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/officer/Officers.h"
 
 using namespace kiosk;

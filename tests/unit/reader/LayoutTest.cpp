@@ -23,7 +23,7 @@
 
 #include "Layout.h"
 #include "MediaReader.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/UniqueFd.h"
 
 using namespace kiosk;
 using namespace kiosk::scan;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "MediaReader.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/UniqueFd.h"
 
 using namespace kiosk;
 using namespace kiosk::scan;

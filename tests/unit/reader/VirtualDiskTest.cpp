@@ -15,8 +15,8 @@
 
 #include "Harness.h"
 #include "VirtualDisk.h"
-#include "qkiosk/protocol/Text.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/Text.h"
+#include "qkiosk/base/UniqueFd.h"
 
 using namespace qktest;
 using namespace kiosk;

@@ -222,10 +222,6 @@ TEST_CASE("Text fields: limits and what is not typed", "[ui][officer]") {
     appendChar(t, 0x1B, 10);
     appendChar(t, 0x9B, 10);
     CHECK(t == "a");
-    CHECK(isDateShaped("2027-03-31"));
-    CHECK_FALSE(isDateShaped("2027-3-31"));
-    CHECK_FALSE(isDateShaped("2027-13-01"));
-    CHECK_FALSE(isDateShaped("31.03.2027"));
 }
 
 TEST_CASE("Ctrl-C and unknown keys do nothing on the officer screens", "[ui][officer][keys]") {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 #include "qkiosk/ui/Screen.h"
 
 namespace kiosk::ui {

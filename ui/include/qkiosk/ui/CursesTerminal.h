@@ -10,7 +10,7 @@
 #include <memory>
 #include <optional>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/Screen.h"
 

@@ -164,7 +164,5 @@ void eraseLastChar(std::string& utf8);
 void appendChar(std::string& utf8, char32_t c, std::size_t maxChars);
 std::size_t charCount(const std::string& utf8);
 
-// "2026-11-27": four digits, a dash, a month 01–12, a dash, a day 01–31.
-bool isDateShaped(const std::string& text);
 
 }  // namespace kiosk::ui

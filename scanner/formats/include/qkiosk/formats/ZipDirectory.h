@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
 
 namespace kiosk::formats {
 

@@ -11,8 +11,8 @@
 #include <span>
 
 #include "qkiosk/protocol/Messages.h"
-#include "qkiosk/protocol/Result.h"
-#include "qkiosk/protocol/UniqueFd.h"
+#include "qkiosk/base/Result.h"
+#include "qkiosk/base/UniqueFd.h"
 
 namespace kiosk::proto {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "qkiosk/protocol/Result.h"
-#include "qkiosk/protocol/Sha256.h"
+#include "qkiosk/base/Result.h"
+#include "qkiosk/base/Sha256.h"
 
 namespace kiosk::proto {
 

@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "qkiosk/protocol/Result.h"
+#include "qkiosk/base/Result.h"
+#include "qkiosk/base/Text.h"
 
 namespace kiosk::proto {
 
@@ -46,6 +47,7 @@ private:
     std::size_t pos_ = 0;
 };
 
-bool isValidUtf8(std::string_view s);
+// isValidUtf8 (qkiosk/base/Text.h): what every string on the wire must be.
+using kiosk::isValidUtf8;
 
 }  // namespace kiosk::proto
