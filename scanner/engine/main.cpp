@@ -359,8 +359,8 @@ int verifyCvds(const std::string& dir, sandbox::Spec spec) {
     ::setenv("TMPDIR", dir.c_str(), 1);
     std::vector<std::string> cvds;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".cvd") cvds.push_back(e.path().string());
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".cvd") cvds.push_back(it->path().string());
     if (ec) {
         std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
         return 2;
