@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -48,9 +49,7 @@ std::string sessionJson(int i, int files) {
 
 double ms(Clock::time_point since) { return std::chrono::duration<double, std::milli>(Clock::now() - since).count(); }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int runBench(int argc, char** argv) {
     if (argc != 4) {
         std::fprintf(stderr, "usage: %s DIR SESSIONS FILES_PER_SESSION\n", argv[0]);
         return 2;
@@ -102,4 +101,19 @@ int main(int argc, char** argv) {
     ::getrusage(RUSAGE_SELF, &ru);
     std::printf("peak RSS %.1f MiB\n", static_cast<double>(ru.ru_maxrss) / 1024);
     return 0;
+}
+
+}  // namespace
+
+// A bad argument (std::stoi) or an unwritable DIR throws here: one line and
+// exit 2, as every kiosk program does, not an abort.
+int main(int argc, char** argv) {
+    try {
+        return runBench(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "qkiosk_bench_officer: internal error: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "qkiosk_bench_officer: internal error: an unknown exception\n");
+    }
+    return 2;
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "kiosk/AtomicFile.h"
 #include "kiosk/log/KioskKey.h"
 
 namespace kiosk::app {
@@ -31,14 +32,30 @@ Status readOptions(const std::string& command, const std::vector<std::string>& a
 
 Result<Config> loadConfigOrDefault(const std::optional<std::string>& path) {
     if (path) return loadConfig(*path);
-    if (std::filesystem::exists(kDefaultConfigPath)) return loadConfig(kDefaultConfigPath);
+    // A default config that is there but cannot be read is an error, not "defaults".
+    auto present = pathExists(kDefaultConfigPath);
+    if (!present) return present.error();
+    if (*present) return loadConfig(kDefaultConfigPath);
     return Config{};
 }
 
 Result<policy::Whitelist> loadPolicy(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return policy::Whitelist{};
+    auto present = pathExists(path);
+    if (!present) return present.error().context("the whitelist");
+    if (!*present) return policy::Whitelist{};
     return policy::loadWhitelist(path);
+}
+
+Status checkDatabaseDir(const std::string& dir) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(dir, ec);
+    if (st.type() == std::filesystem::file_type::not_found)
+        return makeError(dir + ": signature database directory not found (use --db DIR)");
+    if (ec) return makeError(dir + ": signature database directory cannot be reached: " + ec.message());
+    if (!std::filesystem::is_directory(st)) return makeError(dir + ": not a directory (the signature databases; use --db DIR)");
+    const std::filesystem::directory_iterator listing(dir, ec);
+    if (ec) return makeError(dir + ": signature database directory cannot be read: " + ec.message());
+    return {};
 }
 
 std::string personOf(const std::optional<std::string>& officer) {

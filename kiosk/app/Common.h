@@ -29,8 +29,13 @@ Status readOptions(const std::string& command, const std::vector<std::string>& a
 Result<Config> loadConfigOrDefault(const std::optional<std::string>& path);
 
 // The whitelist from `path`. A file that does not exist is an empty whitelist
-// (a fresh kiosk has approved nothing yet); a file that does not parse is the error.
+// (a fresh kiosk has approved nothing yet); a file that cannot be reached or
+// does not parse is the error.
 Result<policy::Whitelist> loadPolicy(const std::string& path);
+
+// The signature database folder exists and this user can list it; the error
+// names it ("/root/sigs: Permission denied", "...: not found (use --db DIR)").
+Status checkDatabaseDir(const std::string& dir);
 
 // Who did an officer action, for its log record: the --officer name given,
 // else the login behind sudo, else the user running qkiosk ("root (uid 0)").

@@ -94,13 +94,16 @@ std::string imageText(const json& image) {
 }
 
 int list(const std::string& vault) {
-    std::error_code ec;
-    if (!fs::exists(vault, ec)) {
+    // A vault that cannot be looked at is an error, never "no cases".
+    auto present = pathExists(vault);
+    if (!present) return usageError(present.error().message);
+    if (!*present) {
         std::printf("No cases: %s does not exist yet.\n", vault.c_str());
         return 0;
     }
+    std::error_code ec;
     std::vector<fs::path> entries;
-    for (const auto& e : fs::directory_iterator(vault, ec)) entries.push_back(e.path());
+    for (fs::directory_iterator it(vault, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
     if (ec) return usageError(vault + ": " + ec.message());
     std::sort(entries.begin(), entries.end());
     std::printf("%-26s %-20s %-28s %-7s %-6s %s\n", "TICKET", "COLLECTED", "DEVICE", "VERDICT", "FILES", "IMAGE");
@@ -109,7 +112,8 @@ int list(const std::string& vault) {
         if (!fs::is_directory(p, ec)) continue;
         if (name.starts_with(".incoming-")) {
             std::size_t n = 0;
-            for (const auto& f : fs::directory_iterator(p, ec)) n += f.path().filename().string().size() == 64;
+            for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
+                n += it->path().filename().string().size() == 64;
             std::printf("%-26s %-20s %-28s %-7s %-6zu %s\n", name.c_str(), "-", "-", "-", n,
                         "incomplete: collection was cut short (the files are named by their SHA-256)");
             continue;
@@ -184,9 +188,15 @@ int exportCase(const Options& o, const Config& config, const std::string& vault)
     auto c = readCase(caseDir, &caseText);
     if (!c) return usageError(c.error().message);
     std::error_code ec;
-    if (!fs::is_directory(*o.to, ec)) return usageError(*o.to + ": not a folder (the export goes into a folder that exists)");
-    const std::string target = (fs::absolute(*o.to, ec).lexically_normal() / ticket).string();
-    if (fs::exists(target, ec)) return usageError(target + ": already exists");
+    if (!fs::is_directory(*o.to, ec))
+        return usageError(*o.to + ": " + (ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "not a folder") +
+                          " (the export goes into a folder that exists)");
+    const auto to = fs::absolute(*o.to, ec);
+    if (ec) return usageError(*o.to + ": " + ec.message());
+    const std::string target = (to.lexically_normal() / ticket).string();
+    auto taken = pathExists(target);
+    if (!taken) return usageError(taken.error().message);
+    if (*taken) return usageError(target + ": already exists");
 
     auto qlog = log::openSignedLog(o.log.value_or(config.log), config.kioskKey);
     if (!qlog) return usageError(qlog.error().message);

@@ -43,8 +43,7 @@ int scanCommand(const std::vector<std::string>& args) {
     if (!loaded) return usageError(loaded.error().message);
     const Config config = std::move(*loaded);
     const std::string dbDir = db.value_or(config.dbDir);
-    if (!std::filesystem::is_directory(dbDir))
-        return usageError(dbDir + ": signature database directory not found (use --db DIR)");
+    if (auto st = checkDatabaseDir(dbDir); !st) return usageError(st.error().message);
 
     // The signatures load while the media and the device are looked at.
     auto scanner = ScannerService::start(dbDir, config.scan.tempDir);

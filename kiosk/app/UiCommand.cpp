@@ -358,8 +358,8 @@ int uiCommand(const std::vector<std::string>& args) {
     if (!image && config.uiSocket.empty())
         return usageError("ui: the daemon has no ui_socket in its config (or give --image FILE for a demo)");
     const std::string dbDir = db.value_or(config.dbDir);
-    if (image && !std::filesystem::is_directory(dbDir))
-        return usageError(dbDir + ": signature database directory not found (use --db DIR)");
+    if (image)
+        if (auto st = checkDatabaseDir(dbDir); !st) return usageError(st.error().message);
     // An image has no device to decide on; a broken policy file is still refused.
     if (policyPath)
         if (auto w = loadPolicy(*policyPath); !w) return usageError(w.error().message);

@@ -2,6 +2,7 @@
 // contract"). Dispatches to one file per subcommand.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,7 @@ constexpr const char* kUsage =
     "  help             this text\n"
     "  version          the qkiosk version\n";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
+int dispatch(std::vector<std::string> args) {
     if (args.empty()) {
         std::fputs(kUsage, stderr);
         return 2;
@@ -84,4 +82,27 @@ int main(int argc, char** argv) {
         return 0;
     }
     return kiosk::app::usageError("unknown command \"" + cmd + "\" (see qkiosk help)");
+}
+
+// Errors are Result values; an exception reaching this far is a bug (a
+// library call that throws where its non-throwing form was meant). It is still
+// one line and exit 2, as for any other error, never an abort with a core.
+void internalError(const char* what) {
+    std::string line = what;
+    for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "qkiosk: internal error: %s\n", line.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::exception& e) {
+        internalError(e.what());
+    } catch (...) {
+        internalError("an unknown exception");
+    }
+    return 2;
 }

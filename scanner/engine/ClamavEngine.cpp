@@ -874,7 +874,8 @@ DatabaseInfo describeDatabases(const std::string& dir, unsigned int sigs) {
     std::map<std::string, unsigned int> versions;
     std::time_t newest = 0;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
         const std::string path = entry.path().string();
         const std::string ext = entry.path().extension().string();
         if (ext == ".cvd" || ext == ".cld") {
@@ -936,7 +937,11 @@ Result<std::shared_ptr<ClamavEngine>> ClamavEngine::load(const std::string& dbDi
         return makeError(dbDir + ": signature database directory not found");
     bool anyFile = false;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dbDir, ec)) anyFile |= entry.is_regular_file(ec);
+    for (std::filesystem::directory_iterator it(dbDir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code entry;
+        anyFile |= it->is_regular_file(entry);
+    }
+    if (ec) return makeError(dbDir + ": signature database directory cannot be read: " + ec.message());
     if (!anyFile) return makeError(dbDir + ": contains no signature database files (.cvd, .cld, .hdb, .ndb, ...)");
     unsigned int sigs = 0;
     cl_error_t rc = cl_load(dbDir.c_str(), e, &sigs, CL_DB_STDOPT);

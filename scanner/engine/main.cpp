@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -165,6 +166,16 @@ private:
 void clamavMessage(enum cl_msg, const char* fullmsg, const char*, void*) {
     static const bool debug = std::getenv("QKIOSK_DEBUG") != nullptr;
     if (debug && fullmsg) std::fputs(fullmsg, stderr);
+}
+
+// Errors are Result values and Fatal messages; an exception that reaches a
+// process's outermost frame is a bug. It is one line and exit 2 (the front
+// end reports how the process ended), never an abort.
+void internalError(const char* what) {
+    std::string line = what;
+    for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "qkiosk-scanner: internal error: %s\n", line.c_str());
 }
 
 // One scan session, in a process forked from the service: the engine is the
@@ -312,7 +323,15 @@ int serve(const Options& opts) {
             ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
             sigfd.reset();
             ch.close();
-            runSession(**engine, *req, std::move((*r)->fd));
+            // The child must never return into the service's loop or its exit handlers.
+            try {
+                runSession(**engine, *req, std::move((*r)->fd));
+            } catch (const std::exception& e) {
+                internalError(e.what());
+            } catch (...) {
+                internalError("an unknown exception");
+            }
+            ::_exit(2);
         }
         sessions.insert(pid);
         // A pidfd lets the front end kill this worker and see it end without
@@ -340,8 +359,8 @@ int verifyCvds(const std::string& dir, sandbox::Spec spec) {
     ::setenv("TMPDIR", dir.c_str(), 1);
     std::vector<std::string> cvds;
     std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".cvd") cvds.push_back(e.path().string());
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".cvd") cvds.push_back(it->path().string());
     if (ec) {
         std::fprintf(stderr, "%s: %s\n", dir.c_str(), ec.message().c_str());
         return 2;
@@ -396,4 +415,13 @@ int run(int argc, char** argv) {
 extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }
 #endif
 
-int main(int argc, char** argv) { return kiosk::scan::run(argc, argv); }
+int main(int argc, char** argv) {
+    try {
+        return kiosk::scan::run(argc, argv);
+    } catch (const std::exception& e) {
+        kiosk::scan::internalError(e.what());
+    } catch (...) {
+        kiosk::scan::internalError("an unknown exception");
+    }
+    return 2;
+}

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <unordered_map>
 
 #include "MediaReader.h"
@@ -242,4 +243,22 @@ int run(int argc, char** argv) {
 extern "C" const char* __lsan_default_options() { return "detect_leaks=0"; }
 #endif
 
-int main(int argc, char** argv) { return kiosk::scan::run(argc, argv); }
+// Errors are Result values and Fatal messages; an exception reaching this far
+// is a bug. It is one line and exit 2 (the front end reports how the reader
+// ended and fails the session), never an abort.
+int main(int argc, char** argv) {
+    const auto internalError = [](const char* what) {
+        std::string line = what;
+        for (char& c : line)
+            if (c == '\n' || c == '\r') c = ' ';
+        std::fprintf(stderr, "qkiosk-reader: internal error: %s\n", line.c_str());
+    };
+    try {
+        return kiosk::scan::run(argc, argv);
+    } catch (const std::exception& e) {
+        internalError(e.what());
+    } catch (...) {
+        internalError("an unknown exception");
+    }
+    return 2;
+}

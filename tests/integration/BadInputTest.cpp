@@ -2,6 +2,8 @@
 // for unusable arguments), in bounded time, never a crash, hang or PASS.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -215,6 +217,44 @@ TEST_CASE("Unusable arguments exit 2 with one line naming the input", "[bad][cli
         const auto r = run({QKIOSK_BIN, "scan", "--device", img.string(), "--db", ws.database().string()});
         oneLine(r);
         CHECK_THAT(r.err, Catch::Contains("not a block device"));
+    }
+}
+
+TEST_CASE("An ordinary user's scan of a signature folder it may not read exits 2 with one line naming it",
+          "[bad][cli]") {
+    // Only root can make a folder another user may not enter and then be that user.
+    if (::geteuid() != 0) {
+        WARN("SKIP: needs root, to run qkiosk as nobody");
+        std::exit(77);
+    }
+    requireTool("setpriv");
+    Workspace ws;
+    ws.write("tree/a.txt", "a\n");
+    const auto img = makeImage(ws, "ok.img", "fat16", "none", ws.path() / "tree");
+    // nobody may pass through the workspace and read the image, nothing more.
+    fs::permissions(ws.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    fs::permissions(img, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    const auto asNobody = [&](const fs::path& db) {
+        return run({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", QKIOSK_BIN, "scan", "--image",
+                    img.string(), "--db", db.string()});
+    };
+    auto oneLineNaming = [](const RunResult& r, const fs::path& path) {
+        INFO(r.out << r.err);
+        CHECK(r.exitCode == 2);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK_THAT(r.err, Catch::Contains(path.string()) && Catch::Contains("Permission denied"));
+        CHECK(r.out.empty());
+    };
+    SECTION("inside a folder only root may enter") {
+        fs::create_directories(ws.path() / "root-only");
+        const auto db = ws.copy(ws.database() / "test.hdb", "root-only/sigs/test.hdb").parent_path();
+        fs::permissions(ws.path() / "root-only", fs::perms::owner_all);
+        oneLineNaming(asNobody(db), db);
+    }
+    SECTION("a folder only root may read") {
+        const auto db = ws.copy(ws.database() / "test.hdb", "sigs/test.hdb").parent_path();
+        fs::permissions(db, fs::perms::owner_all);
+        oneLineNaming(asNobody(db), db);
     }
 }
 

@@ -65,7 +65,8 @@ const std::string* MessageCatalog::find(const std::string& msgid) const {
 kiosk::Result<Catalogs> Catalogs::load(const std::string& localeDir) {
     Catalogs c;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(localeDir, ec)) {
+    for (std::filesystem::directory_iterator it(localeDir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
         const std::string path = (entry.path() / "LC_MESSAGES" / "qkiosk.mo").string();
         std::error_code ec2;
         if (!std::filesystem::is_regular_file(path, ec2)) continue;

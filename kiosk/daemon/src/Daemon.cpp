@@ -65,10 +65,10 @@ namespace {
 std::string databaseStamp(const std::string& dir) {
     std::vector<std::string> parts;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         struct stat st{};
-        if (::stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        parts.push_back(e.path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
+        if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        parts.push_back(it->path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
                         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
     }
     std::sort(parts.begin(), parts.end());
@@ -224,9 +224,12 @@ Status Daemon::start() {
 
 void Daemon::recoverInterrupted() {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(config_.spoolDir, ec)) {
-        if (e.path().extension() != ".session") continue;
-        std::ifstream in(e.path());
+    std::vector<fs::path> markers;
+    for (fs::directory_iterator it(config_.spoolDir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".session") markers.push_back(it->path());
+    if (ec) status_("ERROR " + config_.spoolDir + ": interrupted sessions cannot be looked for: " + ec.message());
+    for (const auto& path : markers) {
+        std::ifstream in(path);
         Report r;
         try {
             const auto j = nlohmann::json::parse(in);
@@ -241,13 +244,13 @@ void Daemon::recoverInterrupted() {
                 r.device = id;
             }
         } catch (const std::exception&) {
-            r.ticketId = e.path().stem().string();
+            r.ticketId = path.stem().string();
         }
         r.finished = rfc3339Now();
         r.manifestSha256 = "";
         addReason(r, proto::ReasonCode::Unscannable, "/", "session interrupted: the kiosk stopped during the scan");
         finish(r, r.device ? r.device->port : "");
-        fs::remove(e.path(), ec);
+        fs::remove(path, ec);
     }
 }
 
@@ -268,7 +271,9 @@ Result<std::string> Daemon::waitForDisk(const devices::UsbDevice& d) {
         if (!now) return now.error();
         if (!now->blockDevices.empty()) {
             const std::string node = now->blockDevices.front();
-            if (fs::exists(node)) return node;
+            auto there = pathExists(node);
+            if (!there) return there.error();
+            if (*there) return node;
         }
         pollfd p{source_.fd(), POLLIN, 0};
         ::poll(&p, 1, 200);

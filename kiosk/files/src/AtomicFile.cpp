@@ -61,6 +61,13 @@ Result<std::uint64_t> freeBytes(const std::string& dir) {
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+Result<bool> pathExists(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0) return true;
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    return makeError(path + ": " + std::strerror(errno));
+}
+
 bool isPlainFileName(const std::string& name) {
     if (name.empty() || name.size() > 64 || name.front() == '.') return false;
     for (const char ch : name)

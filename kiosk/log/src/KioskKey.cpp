@@ -40,8 +40,11 @@ Result<KioskKey> KioskKey::load(const std::string& path) {
 }
 
 Result<KioskKey> KioskKey::loadOrCreate(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec)) return load(path);
+    // Only a key that is not there is made: one that cannot be looked at is
+    // an error, never replaced by a new key.
+    auto present = pathExists(path);
+    if (!present) return present.error();
+    if (*present) return load(path);
     if (sodium_init() < 0) return makeError("libsodium cannot be initialised");
     KioskKey k;
     crypto_sign_keypair(k.public_.data(), k.secret_.data());

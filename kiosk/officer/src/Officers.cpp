@@ -31,8 +31,9 @@ bool validName(const std::string& name) {
 }
 
 Result<std::vector<Account>> readAccounts(const Settings& s) {
-    std::error_code ec;
-    if (!std::filesystem::exists(s.file, ec)) return std::vector<Account>{};
+    auto present = pathExists(s.file);
+    if (!present) return present.error();
+    if (!*present) return std::vector<Account>{};
     auto text = readTextFile(s.file);
     if (!text) return text.error();
     std::vector<Account> out;
@@ -68,8 +69,9 @@ struct Failures {
 // A missing file: nobody has failed yet. A damaged one refuses every login
 // until root looks at it: it must never unlock anybody.
 Result<nlohmann::json> readLockouts(const Settings& s) {
-    std::error_code ec;
-    if (!std::filesystem::exists(s.lockoutFile, ec)) return nlohmann::json::object();
+    auto present = pathExists(s.lockoutFile);
+    if (!present) return present.error();
+    if (!*present) return nlohmann::json::object();
     auto text = readTextFile(s.lockoutFile);
     if (!text) return text.error();
     auto j = nlohmann::json::parse(*text, nullptr, false);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "kiosk/files/AtomicFile.h"
 #include "kiosk/workers/Media.h"
 #include "kiosk/files/PrivateTempDir.h"
 #include "kiosk/session/ScanSession.h"
@@ -108,10 +109,12 @@ ImportResult importUpdate(const ImportSource& source, const Config& config, cons
 
     if (source.kind == ImportSource::Dir) {
         std::error_code ec;
-        for (const auto& e : fs::directory_iterator(source.path, ec)) {
-            if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
-            fs::copy_file(e.path(), fs::path(staging->path()) / e.path().filename(), ec);
-            if (ec) return failed(e.path().string() + ": " + ec.message());
+        for (fs::directory_iterator it(source.path, ec), end; !ec && it != end; it.increment(ec)) {
+            const auto& e = *it;
+            std::error_code entry;   // of this entry, apart from the listing's own
+            if (!e.is_regular_file(entry) || e.is_symlink(entry)) continue;
+            fs::copy_file(e.path(), fs::path(staging->path()) / e.path().filename(), entry);
+            if (entry) return failed(e.path().string() + ": " + entry.message());
         }
         if (ec) return failed(source.path + ": " + ec.message());
     } else if (auto inUse = fromMedia(source.path, source.kind == ImportSource::Device, config, db, staging->path());
@@ -131,8 +134,8 @@ ImportResult importUpdate(const ImportSource& source, const Config& config, cons
         std::error_code ec;
         if (::geteuid() == 0) {
             (void)::chown(staging->path().c_str(), limits->uid, limits->gid);
-            for (const auto& e : fs::directory_iterator(staging->path(), ec))
-                (void)::chown(e.path().c_str(), limits->uid, limits->gid);
+            for (fs::directory_iterator it(staging->path(), ec), end; !ec && it != end; it.increment(ec))
+                (void)::chown(it->path().c_str(), limits->uid, limits->gid);
         }
         sandbox::Spec spec;
         spec.uid = limits->uid;
@@ -148,8 +151,14 @@ ImportResult importUpdate(const ImportSource& source, const Config& config, cons
     if (!engine) return refused("the update does not load: " + engine.error().message);
 
     // Never back in time: an older database than the one in use is refused.
-    if (!current && fs::is_directory(db))
-        if (auto loaded = testLoad(db, config.scan.tempDir)) current = *loaded;
+    // A database folder that is there but cannot be looked at is an error:
+    // taken for "none yet", it would let an older update in.
+    if (!current) {
+        auto installed = pathExists(db);
+        if (!installed) return failed(installed.error().message + " (the signatures in use)");
+        if (*installed)
+            if (auto loaded = testLoad(db, config.scan.tempDir)) current = *loaded;
+    }
     if (current)
         if (auto older = olderThanInUse(*engine, *update, *current)) return refused(*older);
     // Recorded before it takes effect: an update that is not in the log is not installed.

@@ -101,8 +101,10 @@ Status makeBundle(const std::string& secretKeyPath, const std::vector<std::strin
     auto sk = readTagged(secretKeyPath, kSecretTag, crypto_sign_SECRETKEYBYTES);
     if (!sk) return sk.error();
     if (files.empty()) return makeError("a bundle needs at least one database file");
+    auto taken = pathExists(outDir);
+    if (!taken) return taken.error();
+    if (*taken) return makeError(outDir + ": already exists");
     std::error_code ec;
-    if (fs::exists(outDir, ec)) return makeError(outDir + ": already exists");
     fs::create_directories(outDir, ec);
     if (ec) return makeError(outDir + ": " + ec.message());
 
@@ -132,9 +134,9 @@ Result<VerifiedUpdate> verifyUpdate(const std::string& dir, const std::vector<st
     if (auto st = initSodium(); !st) return st.error();
     std::set<std::string> present;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        if (!e.is_regular_file(ec) || e.is_symlink(ec)) return makeError(name + ": not a plain file");
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!it->is_regular_file(ec) || it->is_symlink(ec)) return makeError(name + ": not a plain file");
         present.insert(name);
     }
     if (ec) return makeError(dir + ": " + ec.message());
@@ -217,9 +219,10 @@ Status installDatabases(const std::string& stagingDir, const std::string& dbDir,
         times[0] = {std::chrono::system_clock::to_time_t(*when), 0};
         times[1] = times[0];
     }
-    const fs::path target = fs::absolute(dbDir).lexically_normal();
-    const std::string parent = target.parent_path().string();
     std::error_code ec;
+    const fs::path target = fs::absolute(dbDir, ec).lexically_normal();
+    if (ec) return makeError(dbDir + ": " + ec.message());
+    const std::string parent = target.parent_path().string();
     fs::create_directories(parent, ec);
     // A fresh folder beside the database folder (same filesystem, so it can be renamed).
     std::string fresh = target.string() + ".new-XXXXXX";
@@ -238,7 +241,12 @@ Status installDatabases(const std::string& stagingDir, const std::string& dbDir,
         cleanup();
         return st;
     }
-    if (!fs::exists(target, ec)) {
+    auto installed = pathExists(target.string());
+    if (!installed) {
+        cleanup();
+        return installed.error();
+    }
+    if (!*installed) {
         if (::rename(fresh.c_str(), target.c_str()) != 0) {
             cleanup();
             return makeError(target.string() + ": " + std::strerror(errno));

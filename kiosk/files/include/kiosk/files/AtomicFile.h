@@ -24,4 +24,10 @@ bool isPlainFileName(const std::string& name);
 // The bytes an unprivileged writer may still use in the filesystem of `dir`.
 Result<std::uint64_t> freeBytes(const std::string& dir);
 
+// Whether something is at `path` (a symlink is followed). Only "no such file"
+// is false: any other failure to look (a folder this user may not enter, an
+// I/O error) is an error naming the path, never taken for "missing", so that
+// a file that is there but unreadable is not replaced by a default.
+Result<bool> pathExists(const std::string& path);
+
 }  // namespace kiosk
