@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "kiosk/AtomicFile.h"
+#include "kiosk/files/AtomicFile.h"
 #include "kiosk/log/KioskKey.h"
 
 namespace kiosk::app {
