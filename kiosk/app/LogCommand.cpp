@@ -98,7 +98,7 @@ int forwardCommand(const Options& o, const Config& config, log::QuarantineLog& q
         }
         std::string line = "log forward: syslog collector ";
         line.append(s.target).append(": ").append(r.error->message);
-        line.append(" (").append(log::pendingText(r.pending)).append(")");
+        line.append(" (").append(messages::pendingText(r.pending)).append(")");
         if (!r.collectorFault) return usageError(line);
         if (o.once) {
             std::fprintf(stderr, "qkiosk: %s\n", line.c_str());

@@ -43,16 +43,16 @@ int runCommand(const std::vector<std::string>& args) {
         if (!opened) return usageError(opened.error().context("ui_socket").message);
         ui = std::move(*opened);
     }
-    Daemon daemon(*config, **source, authorizer, [&ui](const std::string& line) {
-        if (ui) ui->publish(line);
-        if (line.rfind("PROGRESS ", 0) == 0 || line.rfind("VERDICT ", 0) == 0) return;
-        std::printf("%s\n", line.c_str());
+    Daemon daemon(*config, **source, authorizer, [&ui](const messages::StatusEvent& event) {
+        if (ui) ui->publish(event);
+        if (messages::isTerminalOnly(event)) return;
+        std::printf("%s\n", messages::encode(event).c_str());
         std::fflush(stdout);
     });
     if (ui) daemon.serveOfficers(*ui);
     if (auto s = daemon.start(); !s) return usageError(s.error().message);
     if (auto s = daemon.run(gStop); !s) return usageError(s.error().message);
-    std::printf("STOPPED\n");
+    std::printf("%s\n", messages::encode(messages::Stopped{}).c_str());
     return 0;
 }
 

@@ -18,7 +18,7 @@ SECS=${1:-${QKIOSK_FUZZ_SECONDS:-60}}
 BUILD=$ROOT/build-fuzz
 BIN=$BUILD/bin
 HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader fuzz_fat_volume fuzz_layout
-           fuzz_virtual_disk fuzz_ticket fuzz_officer_request fuzz_zip_directory fuzz_installers)
+           fuzz_virtual_disk fuzz_ticket fuzz_officer_request fuzz_status_line fuzz_zip_directory fuzz_installers)
 # Inputs are bounded: a packet of the protocol (header + 64 KiB + 1, so an
 # oversized one is tried too), a config file, a device's descriptors, a 1.25
 # MiB disk image (the NTFS seed is 1 MiB + its backup boot sector), a 1 MiB
@@ -28,7 +28,7 @@ HARNESSES=(fuzz_protocol fuzz_whitelist fuzz_usb_descriptors fuzz_media_reader f
 declare -A MAX_LEN=([fuzz_protocol]=65545 [fuzz_whitelist]=16384 [fuzz_usb_descriptors]=8192
                     [fuzz_media_reader]=1310720 [fuzz_fat_volume]=1048576 [fuzz_layout]=1048576
                     [fuzz_virtual_disk]=1048576 [fuzz_ticket]=65536
-                    [fuzz_officer_request]=8192 [fuzz_zip_directory]=262144 [fuzz_installers]=262144)
+                    [fuzz_officer_request]=8192 [fuzz_status_line]=8192 [fuzz_zip_directory]=262144 [fuzz_installers]=262144)
 
 # ------------------------------------------------------------------ tools
 for t in clang-14 clang++-14 cmake; do

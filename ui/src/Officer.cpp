@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "JsonRead.h"
+#include "kiosk/messages/JsonRead.h"
 #include "qkiosk/ui/Screen.h"
 #include "qkiosk/base/Dates.h"
 
@@ -18,11 +18,11 @@ using Page = Officer::Page;
 
 // ---- reading replies -------------------------------------------------------
 
-using jsonread::count;
-using jsonread::flag;
-using jsonread::member;
-using jsonread::text;
-using jsonread::texts;
+using messages::jsonread::count;
+using messages::jsonread::flag;
+using messages::jsonread::member;
+using messages::jsonread::text;
+using messages::jsonread::texts;
 
 std::vector<LogEntry> logEntries(const json& list) {
     std::vector<LogEntry> out;

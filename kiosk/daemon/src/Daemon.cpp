@@ -35,7 +35,7 @@ long long stampOf(const std::string& path) {
 }  // namespace
 
 Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
-               std::function<void(const std::string&)> status)
+               std::function<void(const messages::StatusEvent&)> status)
     : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)) {}
 
 void Daemon::reloadWhitelistIfChanged() {
@@ -43,7 +43,7 @@ void Daemon::reloadWhitelistIfChanged() {
     if (stamp == whitelistStamp_) return;
     whitelistStamp_ = stamp;
     whitelist_ = stamp < 0 ? Result<policy::Whitelist>(policy::Whitelist{}) : policy::loadWhitelist(config_.policy);
-    if (!whitelist_) status_("ERROR whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)");
+    if (!whitelist_) status_(messages::Failure{"whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)"});
     // Which approvals were in force, and when: the file's hash and what it said.
     nlohmann::json change = {{"path", config_.policy}, {"present", stamp >= 0}};
     if (auto text = readTextFile(config_.policy)) {
@@ -79,17 +79,16 @@ std::string databaseStamp(const std::string& dir) {
 
 }  // namespace
 
-std::string Daemon::readyLine() const {
+messages::Ready Daemon::readyEvent() const {
     const auto& e = engine_->engine();
-    return "READY signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion +
-           " age_days=" + signatureAgeText(e);
+    return {static_cast<std::uint64_t>(e.signatures), e.dbVersion, signatureAgeText(e)};
 }
 
 void Daemon::maintainEngine() {
     if (engine_) {
         if (auto alive = engine_->poll(); !alive) {
             // Between sessions nothing should kill it: an officer wants to know.
-            status_("ERROR " + alive.error().message + "; loading the signatures again");
+            status_(messages::Failure{alive.error().message + "; loading the signatures again"});
             (void)record("engine-died", "", nlohmann::json{{"error", alive.error().message}}.dump(), true);
             engine_.reset();
         }
@@ -97,22 +96,22 @@ void Daemon::maintainEngine() {
     const std::string stamp = databaseStamp(config_.dbDir);
     if (!engine_ && !next_) {
         // Nothing usable: load now and wait (nothing can be scanned meanwhile).
-        status_("LOADING " + config_.dbDir);
+        status_(messages::Loading{config_.dbDir});
         auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
         const Status st = s ? (*s)->waitReady(std::chrono::minutes(10)) : Status(s.error());
         if (st) {
             engine_ = std::move(*s);
             engineStamp_ = stamp;
-            status_(readyLine());
+            status_(readyEvent());
         } else {
-            status_("ERROR signatures cannot be loaded: " + st.error().message);
+            status_(messages::Failure{"signatures cannot be loaded: " + st.error().message});
         }
         return;
     }
     if (!next_ && stamp != engineStamp_ && stamp != failedStamp_) {
         auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
         if (!s) {
-            status_("ENGINE-UPDATE-FAILED " + s.error().message);
+            status_(messages::EngineUpdateFailed{s.error().message});
             failedStamp_ = stamp;
             return;
         }
@@ -123,19 +122,19 @@ void Daemon::maintainEngine() {
         auto ready = next_->poll();
         if (!ready) {
             // The old engine stays in use; the same files are not retried.
-            status_("ENGINE-UPDATE-FAILED " + ready.error().message + " (the previous signatures stay in use)");
+            status_(messages::EngineUpdateFailed{ready.error().message + " (the previous signatures stay in use)"});
             (void)record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
             failedStamp_ = nextStamp_;
             next_.reset();
-            status_(readyLine());
+            status_(readyEvent());
         } else if (*ready) {
             engine_ = std::move(next_);   // between sessions: no scan holds the old one
             engineStamp_ = nextStamp_;
             const auto& e = engine_->engine();
-            status_("ENGINE-UPDATED signatures=" + std::to_string(e.signatures) + " version=" + e.dbVersion);
+            status_(messages::EngineUpdated{static_cast<std::uint64_t>(e.signatures), e.dbVersion});
             (void)record("engine-updated", "",
                    nlohmann::json{{"signatures", e.signatures}, {"db_version", e.dbVersion}, {"db_time", e.dbTime}}.dump(), true);
-            status_(readyLine());
+            status_(readyEvent());
         }
     }
 }
@@ -156,7 +155,7 @@ Status Daemon::record(const std::string& kind, const std::string& ticketId, cons
     Status st{};
     if (auto r = sign ? log_->appendSigned(kind, ticketId, dataJson) : log_->log->append(kind, ticketId, dataJson); !r)
         st = r.error();
-    if (!st) status_("ERROR " + st.error().message);
+    if (!st) status_(messages::Failure{st.error().message});
     if (st && syslog_) syslog_->notify();
     printSyslogStatus();
     return st;
@@ -164,9 +163,9 @@ Status Daemon::record(const std::string& kind, const std::string& ticketId, cons
 
 void Daemon::printSyslogStatus() {
     if (!syslog_) return;
-    for (const auto& line : syslog_->takeStatus()) {
-        syslogLine_ = line;
-        status_(line);
+    for (const auto& event : syslog_->takeStatus()) {
+        syslogLine_ = messages::encode(event);
+        status_(event);
     }
 }
 
@@ -227,7 +226,7 @@ void Daemon::recoverInterrupted() {
     std::vector<fs::path> markers;
     for (fs::directory_iterator it(config_.spoolDir, ec), end; !ec && it != end; it.increment(ec))
         if (it->path().extension() == ".session") markers.push_back(it->path());
-    if (ec) status_("ERROR " + config_.spoolDir + ": interrupted sessions cannot be looked for: " + ec.message());
+    if (ec) status_(messages::Failure{config_.spoolDir + ": interrupted sessions cannot be looked for: " + ec.message()});
     for (const auto& path : markers) {
         std::ifstream in(path);
         Report r;
@@ -305,7 +304,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     if (!disk) return failed(disk.error().message);
     auto media = openMedia(*disk, true);
     if (!media) return failed(media.error().message);
-    status_("SCANNING " + d.name + " " + *disk);
+    status_(messages::Scanning{d.name, *disk});
     present_[d.name].devnode = *disk;
     present_[d.name].state = "scanning";
 
@@ -340,9 +339,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     // For the kiosk terminal: how far the scan is, from the start and a few times a second.
     auto lastProgress = Clock::now();
     const auto progress = [&](const Progress& p) {
-        status_("PROGRESS " + d.name + " files=" + std::to_string(p.filesDone) + "/" + std::to_string(p.filesSeen) +
-                " bytes=" + std::to_string(p.bytesDone) + "/" + std::to_string(p.bytesSeen) +
-                " media=" + std::to_string(media->size) + " " + p.currentPath);
+        status_(messages::Progress{d.name, p.filesDone, p.filesSeen, p.bytesDone, p.bytesSeen, media->size, p.currentPath});
     };
     progress(Progress{});
     session.onProgress([&](const Progress& p) {
@@ -366,49 +363,48 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
 }
 
 void Daemon::collectEvidence(EvidenceCollection& evidence, Report& r, const Media& media, const std::string& port) {
-    if (hasEvidenceFindings(r)) status_("EVIDENCE " + port + " " + r.ticketId + " collecting");
+    using Stage = messages::Evidence::Stage;
+    if (hasEvidenceFindings(r)) status_(messages::Evidence{port, r.ticketId, Stage::Collecting, "", ""});
     evidence.finish(r, media, config_.kioskId);
     if (!r.evidence) return;
     // The chain of custody starts in the log, signed, with every hash.
     const auto [kind, data] = custodyRecord(r);
     (void)record(kind, r.ticketId, data, true);
     const auto& e = *r.evidence;
-    if (e.caseDir.empty()) status_("EVIDENCE " + port + " " + r.ticketId + " missing: " + e.missing);
-    else status_("EVIDENCE " + port + " " + r.ticketId + " stored " + e.caseDir + (e.missing.empty() ? "" : " (incomplete: " + e.missing + ")"));
+    if (e.caseDir.empty()) status_(messages::Evidence{port, r.ticketId, Stage::Missing, "", e.missing});
+    else status_(messages::Evidence{port, r.ticketId, Stage::Stored, e.caseDir, e.missing});
 }
 
-// What the kiosk terminal shows of a verdict, on one line: the reasons in
-// full for the first 50 (the ticket and the log have them all).
-std::string Daemon::verdictJson(const Report& r, const std::string& port) const {
-    nlohmann::json reasons = nlohmann::json::array();
-    for (std::size_t i = 0; i < r.reasons.size() && i < 50; ++i)
-        reasons.push_back({{"code", proto::reasonCodeName(r.reasons[i].code)}, {"path", r.reasons[i].path}, {"detail", r.reasons[i].detail}});
-    return nlohmann::json{{"port", port.empty() && r.device ? r.device->port : port},
-                          {"ticket_id", r.ticketId},
-                          {"pass", r.pass},
-                          {"reasons", reasons},
-                          {"reasons_total", r.reasons.size()},
-                          {"files", r.files.size()},
-                          {"bytes", r.bytesScanned},
-                          {"printer", printer_.kind != ticket::Printer::None}}
-        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// What the kiosk terminal shows of a verdict: the reasons in full for the
+// first few (the ticket and the log have them all).
+messages::Verdict Daemon::verdictEvent(const Report& r, const std::string& port) const {
+    messages::Verdict v;
+    v.port = port.empty() && r.device ? r.device->port : port;
+    v.ticketId = r.ticketId;
+    v.pass = r.pass;
+    for (std::size_t i = 0; i < r.reasons.size() && i < messages::Verdict::kVerdictReasons; ++i)
+        v.reasons.push_back({proto::reasonCodeName(r.reasons[i].code), r.reasons[i].path, r.reasons[i].detail});
+    v.reasonsTotal = r.reasons.size();
+    v.files = r.files.size();
+    v.bytes = r.bytesScanned;
+    v.printer = printer_.kind != ticket::Printer::None;
+    return v;
 }
 
 void Daemon::finish(const Report& r, const std::string& port) {
     // A failure is on the status line; the spool below still keeps the ticket and report.
     (void)record("session", r.ticketId, toJson(r), true);
     const auto ticket = ticket::issue(r, config_.kioskId, log_->key);
-    if (auto s = ticket::spool(config_.spoolDir, ticket, r); !s) status_("ERROR " + s.error().message);
-    status_("VERDICT " + verdictJson(r, port));
-    if (!port.empty()) status_(std::string("RESULT ") + (r.pass ? "PASS " : "FAIL ") + port + " " + r.ticketId);
+    if (auto s = ticket::spool(config_.spoolDir, ticket, r); !s) status_(messages::Failure{s.error().message});
+    status_(verdictEvent(r, port));
+    if (!port.empty()) status_(messages::Outcome{r.pass, port, r.ticketId});
     // Pictures and paper last: a slow or jammed printer never holds up the verdict.
     const auto layout = ticket::layoutOf(ticket);
-    if (auto s = ticket::archive(layout, config_.ticket.archive, config_.spoolDir + "/" + r.ticketId); !s) status_("ERROR " + s.error().message);
+    if (auto s = ticket::archive(layout, config_.ticket.archive, config_.spoolDir + "/" + r.ticketId); !s) status_(messages::Failure{s.error().message});
     if (auto s = ticket::printRecorded(printer_, layout, config_.spoolDir, r.ticketId, *log_, false); !s)
-        status_("PRINT-FAILED " + r.ticketId + " " + s.error().message + " (the ticket is kept: qkiosk ticket print " +
-                r.ticketId + ")");
+        status_(messages::PrintFailed{r.ticketId, s.error().message});
     else if (printer_.kind != ticket::Printer::None)
-        status_("PRINTED " + r.ticketId);
+        status_(messages::Printed{r.ticketId});
 }
 
 void Daemon::handleDevice(const std::string& name) {
@@ -421,17 +417,17 @@ void Daemon::handleDevice(const std::string& name) {
         d = source_.device(name);
     }
     if (!d) {
-        status_("ERROR " + d.error().message);
+        status_(messages::Failure{d.error().message});
         return;
     }
     reloadWhitelistIfChanged();
     const auto decision = policy::decide(*d, whitelist_, config_, todayLocal());
     if (decision.role == policy::Role::Fixed || decision.role == policy::Role::Hub) {
-        if (auto s = authorizer_.authorizeAll(*d); !s) status_("ERROR " + s.error().message);
+        if (auto s = authorizer_.authorizeAll(*d); !s) status_(messages::Failure{s.error().message});
         return;
     }
     handled_.insert(name);
-    status_("IDENTIFYING " + name);
+    status_(messages::Identifying{name});
     const auto identity = policy::identityOf(*d, decision);
     // What the policy said, from the start: a device refused before any
     // ticket (full disk, log) still shows why, badusb included.
@@ -459,8 +455,8 @@ void Daemon::handleDevice(const std::string& name) {
     if (auto st = record("device", "", seen.dump(), false); !st) {
         (void)authorizer_.refuse(*d);
         present_[name].state = "refused";
-        status_("REFUSED " + name + " - unscannable: the quarantine log cannot be written (" + st.error().message +
-                "): nothing is accepted until it can; call the security officer");
+        status_(messages::Refused{name, "", "unscannable", "the quarantine log cannot be written (" + st.error().message +
+                                                               "): nothing is accepted until it can; call the security officer"});
         return;
     }
     // Room for this session's records, ticket and report, or nothing is accepted.
@@ -468,8 +464,8 @@ void Daemon::handleDevice(const std::string& name) {
         (void)authorizer_.refuse(*d);
         present_[name].state = "refused";
         (void)record("device-refused", "", nlohmann::json{{"port", name}, {"why", room.error().message}}.dump(), true);
-        status_("REFUSED " + name + " - unscannable: " + room.error().message +
-                ": nothing is accepted until space is freed; call the security officer");
+        status_(messages::Refused{name, "", "unscannable",
+                                  room.error().message + ": nothing is accepted until space is freed; call the security officer"});
         return;
     }
     if (!decision.admit) {
@@ -477,13 +473,13 @@ void Daemon::handleDevice(const std::string& name) {
         const auto r = refusal(*d, decision);
         finish(r, "");
         shown(r, "refused");
-        status_("REFUSED " + name + " " + r.ticketId + " " + proto::reasonCodeName(r.reasons.front().code) + ": " + r.reasons.front().detail);
+        status_(messages::Refused{name, r.ticketId, proto::reasonCodeName(r.reasons.front().code), r.reasons.front().detail});
         return;
     }
     const auto r = scanDevice(*d, decision);
     finish(r, name);
     shown(r, r.pass ? "pass" : "fail");
-    status_("REMOVE-MEDIA " + name);
+    status_(messages::RemoveMedia{name});
 }
 
 std::optional<devices::DeviceEvent> Daemon::nextEvent() {
@@ -496,7 +492,7 @@ std::optional<devices::DeviceEvent> Daemon::nextEvent() {
 }
 
 Status Daemon::run(const std::atomic<bool>& stop) {
-    if (engine_) status_(readyLine());
+    if (engine_) status_(readyEvent());
     while (!stop) {
         pollfd p[2] = {{source_.fd(), POLLIN, 0}, {officerSocket_ ? officerSocket_->requestFd() : -1, POLLIN, 0}};
         const int n = backlog_.empty() ? ::poll(p, 2, 1000) : 0;
@@ -511,8 +507,8 @@ Status Daemon::run(const std::atomic<bool>& stop) {
                 handleDevice(ev->name);
             } else if (ev->kind == K::Removed) {
                 present_.erase(ev->name);
-                if (handled_.erase(ev->name)) status_("REMOVED " + ev->name);
-                if (engine_) status_(readyLine());
+                if (handled_.erase(ev->name)) status_(messages::Removed{ev->name});
+                if (engine_) status_(readyEvent());
             }
         }
     }

@@ -27,12 +27,6 @@ SyslogOrigin syslogOrigin(const Config& c) {
     return o;
 }
 
-std::string pendingText(std::int64_t n) {
-    std::string out = std::to_string(n);
-    out.append(n == 1 ? " record pending" : " records pending");
-    return out;
-}
-
 SyslogSender::SyslogSender(SyslogSettings settings, SyslogOrigin origin, int cancelFd)
     : settings_(std::move(settings)), origin_(std::move(origin)), cancelFd_(cancelFd) {}
 
@@ -105,14 +99,14 @@ void SyslogForwarder::stop(std::chrono::milliseconds grace) {
     thread_.join();
 }
 
-std::vector<std::string> SyslogForwarder::takeStatus() {
+std::vector<messages::StatusEvent> SyslogForwarder::takeStatus() {
     std::lock_guard lk(mu_);
     return std::exchange(status_, {});
 }
 
-void SyslogForwarder::say(std::string line) {
+void SyslogForwarder::say(messages::StatusEvent event) {
     std::lock_guard lk(mu_);
-    status_.push_back(std::move(line));
+    status_.push_back(std::move(event));
 }
 
 void SyslogForwarder::loop() {
@@ -146,9 +140,7 @@ void SyslogForwarder::loop() {
             // Up only when the collector took records: with nothing to send,
             // nothing was asked of it, and the state stays what it was.
             if (res.sent > 0 && up != true) {
-                std::string line = "SYSLOG-UP ";
-                line.append(settings_.target).append(" forwarded up to record ").append(std::to_string(res.forwardedUpTo));
-                say(std::move(line));
+                say(messages::SyslogUp{settings_.target, res.forwardedUpTo});
                 up = true;
             }
             failing = false;
@@ -156,10 +148,7 @@ void SyslogForwarder::loop() {
             next = Clock::now() + kIdlePoll;
         } else {
             if (up != false) {
-                std::string line = "SYSLOG-DOWN ";
-                line.append(settings_.target).append(": ").append(res.error->message);
-                line.append(" (").append(pendingText(res.pending)).append("; retrying)");
-                say(std::move(line));
+                say(messages::SyslogDown{settings_.target, res.error->message, res.pending});
             }
             up = false;
             failing = true;

@@ -14,18 +14,6 @@
 #include <cstring>
 
 namespace kiosk {
-namespace {
-
-// The lines of one device's session, from IDENTIFYING to REMOVED: what a
-// terminal that connects in the middle needs to show where it stands.
-bool isSessionLine(const std::string& line) {
-    for (const char* word : {"IDENTIFYING ", "SCANNING ", "VERDICT ", "RESULT ", "REFUSED ", "PRINTED ", "PRINT-FAILED ",
-                             "REMOVE-MEDIA "})
-        if (line.rfind(word, 0) == 0) return true;
-    return false;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<StatusSocket>> StatusSocket::open(const std::string& path, const std::string& groupName) {
     sockaddr_un addr{};
@@ -96,14 +84,16 @@ void StatusSocket::sendOrDrop(std::vector<Client*> clients, const std::string& t
     }
 }
 
-void StatusSocket::publish(const std::string& line) {
+void StatusSocket::publish(const messages::StatusEvent& event) {
+    using namespace messages;
+    const std::string line = encode(event);
     std::lock_guard lock(mutex_);
-    if (line.rfind("READY ", 0) == 0 || line.rfind("LOADING ", 0) == 0) lastReady_ = line;
-    if (line.rfind("IDENTIFYING ", 0) == 0 || line.rfind("REMOVED ", 0) == 0) session_.clear();
-    if (isSessionLine(line)) session_.push_back(line);
+    if (std::holds_alternative<Ready>(event) || std::holds_alternative<Loading>(event)) lastReady_ = line;
+    if (std::holds_alternative<Identifying>(event) || std::holds_alternative<Removed>(event)) session_.clear();
+    if (isSessionEvent(event)) session_.push_back(line);
     // Only the latest progress is worth replaying.
-    if (line.rfind("PROGRESS ", 0) == 0) progress_ = line;
-    if (line.rfind("VERDICT ", 0) == 0 || line.rfind("REMOVED ", 0) == 0) progress_.clear();
+    if (std::holds_alternative<Progress>(event)) progress_ = line;
+    if (std::holds_alternative<Verdict>(event) || std::holds_alternative<Removed>(event)) progress_.clear();
     std::vector<Client*> all;
     for (auto& c : clients_) all.push_back(&c);
     sendOrDrop(all, line + "\n");

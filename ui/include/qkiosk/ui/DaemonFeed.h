@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "kiosk/messages/StatusEvent.h"
 #include "qkiosk/ui/Screen.h"
 
 namespace kiosk::ui {
@@ -17,15 +18,16 @@ public:
     // screen that no media can pass.
     explicit DaemonFeed(double maxSignatureAgeDays) : maxAge_(maxSignatureAgeDays) {}
 
-    // Applies one status line at `nowSeconds` (any steady clock). Lines the
+    // Applies one status event at `nowSeconds` (any steady clock). Events the
     // terminal does not show (ERROR, EVIDENCE, SYSLOG-…) change nothing.
+    void apply(State& state, const messages::StatusEvent& event, double nowSeconds);
+    // The same for one line as it arrives; a line that is not a status line changes nothing.
     void apply(State& state, const std::string& line, double nowSeconds);
 
 private:
     double maxAge_;
     double scanStart_ = 0;
     std::optional<Result> verdict_;          // from the last VERDICT line
-    std::string verdictTicket_;
 };
 
 }  // namespace kiosk::ui

@@ -42,6 +42,7 @@
 #include <string>
 
 #include "kiosk/config/Config.h"
+#include "kiosk/messages/StatusEvent.h"
 #include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/status/StatusSocket.h"
 #include "kiosk/model/Report.h"
@@ -61,7 +62,7 @@ struct Media;
 class Daemon {
 public:
     Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
-           std::function<void(const std::string&)> status);
+           std::function<void(const messages::StatusEvent&)> status);
 
     // Locks the buses down, authorizes the fixed devices, records sessions a
     // crash interrupted, and handles devices already plugged in.
@@ -80,12 +81,12 @@ private:
     void reloadWhitelistIfChanged();
     // Loads a changed database on the side, swaps it in when ready, restarts a dead engine.
     void maintainEngine();
-    std::string readyLine() const;
+    messages::Ready readyEvent() const;
     Report refusal(const devices::UsbDevice& d, const policy::Decision& decision);
     Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
     void finish(const Report& r, const std::string& port);
-    std::string verdictJson(const Report& r, const std::string& port) const;
+    messages::Verdict verdictEvent(const Report& r, const std::string& port) const;
     // On a FAIL with findings: the case in the evidence vault and its record in the log.
     void collectEvidence(EvidenceCollection& evidence, Report& r, const Media& media, const std::string& port);
     void recoverInterrupted();
@@ -95,7 +96,7 @@ private:
     Config config_;
     devices::DeviceSource& source_;
     devices::UsbAuthorizer& authorizer_;
-    std::function<void(const std::string&)> status_;
+    std::function<void(const messages::StatusEvent&)> status_;
     Result<policy::Whitelist> whitelist_{policy::Whitelist{}};
     long long whitelistStamp_ = -2;
     // The next event: first those that arrived while a session waited for its disk.

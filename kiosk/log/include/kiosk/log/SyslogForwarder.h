@@ -27,14 +27,12 @@
 #include "kiosk/log/QuarantineLog.h"
 #include "kiosk/log/SyslogClient.h"
 #include "kiosk/log/SyslogMessage.h"
+#include "kiosk/messages/StatusEvent.h"
 
 namespace kiosk::log {
 
 // HOSTNAME, kiosk id and facility from the config.
 SyslogOrigin syslogOrigin(const Config& c);
-
-// "1 record pending", "3 records pending".
-std::string pendingText(std::int64_t n);
 
 struct ForwardResult {
     std::int64_t forwardedUpTo = 0;   // the cursor afterwards
@@ -82,10 +80,9 @@ public:
     // Lets the thread send what is pending for up to `grace` (unless the
     // collector is down), then cancels any network wait and joins it.
     void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
-    // Status lines since the last call, for the daemon to print from its own
-    // thread: "SYSLOG-UP <target> forwarded up to record <n>" and
-    // "SYSLOG-DOWN <target>: <why> (<n> records pending; retrying)", each once per change.
-    std::vector<std::string> takeStatus();
+    // Status events since the last call, for the daemon to print from its own
+    // thread: SyslogUp and SyslogDown, each once per change.
+    std::vector<messages::StatusEvent> takeStatus();
 
     // Retry delays while the collector is down; records from other writers
     // (qkiosk scan --log, signature imports) are looked for this often.
@@ -95,7 +92,7 @@ public:
 
 private:
     void loop();
-    void say(std::string line);
+    void say(messages::StatusEvent event);
 
     std::string logPath_;
     SyslogSettings settings_;
@@ -106,7 +103,7 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     bool wake_ = false, stopping_ = false, done_ = false;
-    std::vector<std::string> status_;
+    std::vector<messages::StatusEvent> status_;
     std::thread thread_;
 };
 

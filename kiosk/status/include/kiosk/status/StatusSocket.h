@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "kiosk/messages/StatusEvent.h"
 #include "qkiosk/base/Result.h"
 
 namespace kiosk {
@@ -52,8 +53,8 @@ public:
     StatusSocket(const StatusSocket&) = delete;
     StatusSocket& operator=(const StatusSocket&) = delete;
 
-    // Sends one line to every client (without waiting for any).
-    void publish(const std::string& line);
+    // Sends the event's line to every client (without waiting for any).
+    void publish(const messages::StatusEvent& event);
 
     // Readable when requests wait (an eventfd, for the daemon's poll).
     int requestFd() const { return requests_; }

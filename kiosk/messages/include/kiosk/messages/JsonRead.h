@@ -1,7 +1,7 @@
-// Reading what the daemon sends (VERDICT lines, officer replies) without ever
-// throwing: a field of the wrong type, or missing, reads as empty. nlohmann's
-// value() and get<>() throw on a wrong type, and an exception out of the
-// terminal's loop would end the kiosk terminal.
+// Reading JSON from the other side of a socket (VERDICT lines, officer
+// requests and replies) without ever throwing: a field of the wrong type, or
+// missing, reads as empty. nlohmann's value() and get<>() throw on a wrong
+// type, and an exception out of the terminal's loop would end the terminal.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace kiosk::ui::jsonread {
+namespace kiosk::messages::jsonread {
 
 inline const nlohmann::json& member(const nlohmann::json& j, const char* key) {
     static const nlohmann::json null;
@@ -47,4 +47,4 @@ inline std::vector<std::string> texts(const nlohmann::json& j, const char* key) 
     return out;
 }
 
-}  // namespace kiosk::ui::jsonread
+}  // namespace kiosk::messages::jsonread
