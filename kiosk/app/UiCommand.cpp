@@ -5,9 +5,6 @@
 // report into kiosk::ui screen values and the keys into intents; only
 // ui/src/CursesTerminal.cpp touches the terminal.
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +31,7 @@
 #include "qkiosk/ui/Catalog.h"
 #include "qkiosk/ui/CursesTerminal.h"
 #include "qkiosk/ui/DaemonFeed.h"
+#include "qkiosk/ui/DaemonLink.h"
 #include "qkiosk/ui/Officer.h"
 #include "qkiosk/ui/Screen.h"
 
@@ -119,7 +117,7 @@ public:
 
     const ui::State& state() const { return state_; }
     // The requests the screens queued for the daemon, oldest first.
-    std::vector<nlohmann::json> takeOutbox() { return std::exchange(state_.outbox, {}); }
+    std::vector<messages::OfficerRequest> takeOutbox() { return std::exchange(state_.outbox, {}); }
     Clock::duration sinceLastKey() const { return Clock::now() - lastKey_; }
 
 private:
@@ -160,139 +158,14 @@ ui::Result resultScreen(const Report& report, const Config& config) {
     return r;
 }
 
-// The daemon's ui_socket, read without ever blocking the terminal.
-class StatusStream {
-public:
-    ~StatusStream() { close(); }
-    bool connected() const { return fd_ >= 0; }
-    // Connects; the error in words if it cannot.
-    std::optional<std::string> connect(const std::string& path) {
-        close();
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (path.size() >= sizeof addr.sun_path) return "the socket path is too long";
-        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            const std::string why = std::strerror(errno);
-            close();
-            return why;
-        }
-        ::fcntl(fd_, F_SETFL, O_NONBLOCK);
-        return std::nullopt;
-    }
-    // Sends one line (a request: small, the socket takes it at once); false
-    // if the daemon is gone.
-    bool send(const std::string& line) {
-        std::size_t done = 0;
-        const auto deadline = Clock::now() + std::chrono::seconds(5);   // a daemon that stopped reading is gone
-        while (fd_ >= 0 && done < line.size()) {
-            if (Clock::now() > deadline) {
-                close();
-                return false;
-            }
-            const ssize_t n = ::send(fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-            } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-                pollfd p{fd_, POLLOUT, 0};
-                ::poll(&p, 1, 1000);
-            } else {
-                close();
-                return false;
-            }
-        }
-        return fd_ >= 0;
-    }
-    // The complete lines that have arrived; nullopt once the daemon hung up.
-    std::optional<std::vector<std::string>> lines() {
-        std::vector<std::string> out;
-        char chunk[8192];
-        for (;;) {
-            const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-            if (n > 0) {
-                buffer_.append(chunk, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-            close();
-            return std::nullopt;
-        }
-        for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
-            out.push_back(buffer_.substr(0, nl));
-            buffer_.erase(0, nl + 1);
-        }
-        if (buffer_.size() > (1u << 20)) buffer_.clear();   // no line is that long: a broken stream
-        return out;
-    }
-
-    void close() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-        buffer_.clear();
-    }
-
-private:
-    int fd_ = -1;
-    std::string buffer_;
-};
-
-// The officer's requests in flight: sent with a number, answered by the
-// daemon's REPLY line with the same number (docs/officer-protocol.md).
-class Requests {
-public:
-    struct Answered {
-        nlohmann::json request, reply;
-        std::uint64_t session;   // the officer session that asked (ui::Officer::session)
-    };
-    // Sends what the screens of officer session `session` queued; false if the daemon is gone.
-    bool send(StatusStream& stream, std::vector<nlohmann::json> outbox, std::uint64_t session) {
-        for (auto& request : outbox) {
-            const std::string id = std::to_string(next_++);
-            if (!stream.send("REQUEST " + id + " " + request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"))
-                return false;
-            pending_[id] = {std::move(request), Clock::now(), session};
-        }
-        return true;
-    }
-    // The request a REPLY line answers and the reply, if the line is one of ours.
-    std::optional<Answered> answer(const std::string& line) {
-        if (line.rfind("REPLY ", 0) != 0) return std::nullopt;
-        const auto space = line.find(' ', 6);
-        const auto it = pending_.find(line.substr(6, space == std::string::npos ? std::string::npos : space - 6));
-        if (it == pending_.end() || space == std::string::npos) return std::nullopt;
-        auto reply = nlohmann::json::parse(line.substr(space + 1), nullptr, false);
-        Answered out{std::move(it->second.request), std::move(reply), it->second.session};
-        pending_.erase(it);
-        if (!out.reply.is_object())
-            out.reply = {{"ok", false}, {"code", "failed"}, {"error", "the kiosk service sent a reply that cannot be read"}};
-        return out;
-    }
-    // Whether a request has waited longer than `limit` (the daemon answers
-    // between sessions: a long scan can hold one up, but not forever).
-    bool overdue(Clock::duration limit) const {
-        return std::any_of(pending_.begin(), pending_.end(), [&](const auto& p) { return Clock::now() - p.second.sent > limit; });
-    }
-    void clear() { pending_.clear(); }
-
-private:
-    struct Pending {
-        nlohmann::json request;
-        Clock::time_point sent;
-        std::uint64_t session;
-    };
-    std::uint64_t next_ = 1;
-    std::map<std::string, Pending> pending_;
-};
-
 // `qkiosk ui` against the daemon: renders what the daemon reports until the
 // terminal is asked to end (SIGTERM, SIGHUP: a kiosk terminal has no quit
 // key); reconnects when the daemon restarts. The officer's screens ask the
 // daemon over the same connection.
 int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignatureAgeDays) {
     ui::DaemonFeed feed(maxSignatureAgeDays);
-    StatusStream stream;
-    Requests requests;
+    ui::DaemonConnection stream;
+    ui::OfficerRequests requests;
     const auto t0 = Clock::now();
     auto lastTry = t0 - std::chrono::seconds(10);
     auto lost = [&](const std::string& why) {
@@ -327,13 +200,13 @@ int daemonTerminal(Kiosk& kiosk, const std::string& socketPath, double maxSignat
         if (const auto& o = kiosk.state().officer;
             o && !o->waiting && kiosk.sinceLastKey() > std::chrono::minutes(o->idleMinutes))
             kiosk.change([](ui::State& st) { ui::endOfficerSession(st); });
-        if (requests.overdue(std::chrono::minutes(30))) {
+        if (requests.overdue(std::chrono::minutes(30), Clock::now())) {
             stream.close();
             lost("the kiosk service did not answer");
         }
         if (auto outbox = kiosk.takeOutbox(); !outbox.empty()) {
             const auto& o = kiosk.state().officer;
-            if (!stream.connected() || !requests.send(stream, std::move(outbox), o ? o->session : 0))
+            if (!stream.connected() || !requests.send(stream, std::move(outbox), o ? o->session : 0, Clock::now()))
                 lost("the kiosk service cannot be reached");
         }
         kiosk.keys(100);

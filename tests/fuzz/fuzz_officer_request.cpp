@@ -5,7 +5,8 @@
 // real quarantine log and whitelist in a temporary folder and one refused
 // device plugged in. Besides not crashing: every reply has "ok", every
 // refusal one of the protocol's codes, and the whitelist, whatever was
-// registered into it, still parses.
+// registered into it, still parses. A request that reads as a value writes
+// itself back as the same value.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "kiosk/files/AtomicFile.h"
+#include "kiosk/messages/OfficerMessages.h"
 #include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/officer/Officers.h"
 #include "kiosk/policy/Whitelist.h"
@@ -72,6 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         static const std::set<std::string> codes{"not-logged-in", "refused", "locked-out", "bad-request", "no-device", "failed"};
         if (!reply.contains("code") || !reply["code"].is_string() || !codes.count(reply["code"].get<std::string>())) __builtin_trap();
         if (reply["code"] == "not-logged-in") __builtin_trap();   // the session never ends here
+    }
+    // The request, read as a value, writes itself back as the same request;
+    // and the terminal reads the desk's answer to it without a throw.
+    if (auto asked = kiosk::messages::parseOfficerRequest(body)) {
+        auto again = kiosk::messages::parseOfficerRequest(kiosk::messages::toJson(*asked));
+        if (!again || !(*again == *asked)) __builtin_trap();
+        (void)kiosk::messages::readReply(*asked, reply);
     }
     if (std::filesystem::exists(world.config.policy))
         if (!kiosk::policy::loadWhitelist(world.config.policy)) __builtin_trap();

@@ -1,7 +1,8 @@
 // The officer screens' behaviour: keys on each page, the requests they queue
-// and what a reply does. Pure like Screen.cpp: no socket, no clock; the JSON
-// is read with checks of its own, never with get<>() that could throw on a
-// daemon that answers something unexpected.
+// and what a reply does. Pure like Screen.cpp: no socket, no clock. Requests
+// and replies are values (kiosk/messages); only the session's report comes
+// as JSON, read with checks that never throw on a daemon that answers
+// something unexpected.
 #include "qkiosk/ui/Officer.h"
 
 #include <algorithm>
@@ -19,56 +20,11 @@ using Page = Officer::Page;
 // ---- reading replies -------------------------------------------------------
 
 using messages::jsonread::count;
-using messages::jsonread::flag;
 using messages::jsonread::member;
 using messages::jsonread::text;
-using messages::jsonread::texts;
 
-std::vector<LogEntry> logEntries(const json& list) {
-    std::vector<LogEntry> out;
-    if (!list.is_array()) return out;
-    for (const auto& e : list) {
-        LogEntry l;
-        l.time = text(e, "time");
-        l.ticketId = text(e, "ticket_id");
-        l.verdict = text(e, "verdict");
-        l.device = text(e, "device");
-        l.owner = text(e, "owner");
-        l.reasons = texts(e, "reasons");
-        out.push_back(std::move(l));
-    }
-    return out;
-}
-
-std::vector<OfficerDevice> devicesOf(const json& reply) {
-    std::vector<OfficerDevice> out;
-    const json& list = member(reply, "devices");
-    if (!list.is_array()) return out;
-    for (const auto& e : list) {
-        OfficerDevice d;
-        d.port = text(e, "port");
-        d.vendorId = text(e, "vendor_id");
-        d.productId = text(e, "product_id");
-        d.serial = text(e, "serial");
-        d.product = text(e, "product");
-        d.state = text(e, "state");
-        d.ticketId = text(e, "ticket_id");
-        d.reasons = texts(e, "reasons");
-        d.fat = flag(e, "fat");
-        const json& a = member(e, "approval");
-        if (a.is_object()) {
-            d.owner = text(a, "owner");
-            d.purpose = text(a, "purpose");
-            d.expires = text(a, "expires");
-        }
-        out.push_back(std::move(d));
-    }
-    return out;
-}
-
-SessionDetail detailOf(const json& reply, const std::string& ticketId) {
+SessionDetail detailOf(const json& r, const std::string& ticketId) {
     SessionDetail d;
-    const json& r = member(reply, "report");
     d.ticketId = text(r, "ticket_id").empty() ? ticketId : text(r, "ticket_id");
     d.started = text(r, "started");
     d.finished = text(r, "finished");
@@ -98,27 +54,22 @@ SessionDetail detailOf(const json& reply, const std::string& ticketId) {
     return d;
 }
 
-StatusView statusOf(const json& reply) {
+StatusView statusOf(const messages::StatusReply& r) {
     StatusView s;
     s.loaded = true;
-    s.kioskId = text(reply, "kiosk_id");
-    const json& sig = member(reply, "signatures");
-    s.sigVersion = text(sig, "version");
-    s.sigCount = count(sig, "signatures");
-    s.sigAgeDays = text(sig, "age_days");
-    s.outdated = flag(sig, "outdated");
-    const json& disks = member(reply, "disk");
-    if (disks.is_array())
-        for (const auto& e : disks) s.disks.push_back({text(e, "dir"), count(e, "free"), count(e, "min_free")});
-    const json& printer = member(reply, "printer");
-    s.printerKind = text(printer, "kind");
-    s.printerState = text(printer, "state");
-    s.printerReady = flag(printer, "ready");
-    const json& unprinted = member(reply, "unprinted");
-    s.unprinted = unprinted.is_number_integer() ? unprinted.get<std::int64_t>() : 0;
-    s.syslog = text(reply, "syslog");
-    s.logRecords = count(member(reply, "log"), "records");
-    s.sessions = logEntries(member(reply, "sessions"));
+    s.kioskId = r.kioskId;
+    s.sigVersion = r.signatures.version;
+    s.sigCount = r.signatures.count;
+    s.sigAgeDays = r.signatures.ageDays;
+    s.outdated = r.signatures.outdated;
+    for (const auto& d : r.disks) s.disks.push_back({d.dir, d.free, d.minFree});
+    s.printerKind = r.printer.kind;
+    s.printerState = r.printer.state;
+    s.printerReady = r.printer.ready;
+    s.unprinted = r.unprinted;
+    s.syslog = r.syslog;
+    s.logRecords = r.logRecords > 0 ? static_cast<std::uint64_t>(r.logRecords) : 0;
+    s.sessions = r.sessions;
     if (s.sessions.size() > 10) s.sessions.resize(10);
     return s;
 }
@@ -135,27 +86,24 @@ Note theirs(const std::string& sentence, bool error) {
 
 // ---- requests --------------------------------------------------------------
 
-void send(State& st, json request) {
+void send(State& st, messages::OfficerRequest request) {
     Officer& o = *st.officer;
     o.waiting = true;
-    o.waitingFor = text(request, "op");
+    o.waitingFor = std::string(messages::opOf(request));
     o.note = {};
     st.outbox.push_back(std::move(request));
 }
 
-json logRequest(const LogFilters& f, int offset) {
-    json r = {{"op", "log"}, {"offset", offset}, {"limit", kLogPageSize}};
-    if (!f.from.empty()) r["from"] = f.from;
-    if (!f.to.empty()) r["to"] = f.to;
-    if (f.verdict == 1) r["verdict"] = "pass";
-    if (f.verdict == 2) r["verdict"] = "fail";
-    if (!f.device.empty()) r["device"] = f.device;
-    if (!f.owner.empty()) r["owner"] = f.owner;
+messages::LogRequest logRequest(const LogFilters& f, int offset) {
+    messages::LogRequest r;
+    r.filter = {f.from, f.to, f.verdict == 1 ? "pass" : f.verdict == 2 ? "fail" : "", f.device, f.owner};
+    r.offset = offset;
+    r.limit = kLogPageSize;
     return r;
 }
 
 void logOut(State& st) {
-    st.outbox.push_back(json{{"op", "logout"}});
+    st.outbox.push_back(messages::LogoutRequest{});
     st.officer.reset();
 }
 
@@ -168,13 +116,13 @@ void open(State& st, Page page) {
             o.log.editing = false;
             send(st, logRequest(o.log.filters, 0));
             break;
-        case Page::Status: send(st, json{{"op", "status"}}); break;
+        case Page::Status: send(st, messages::StatusRequest{}); break;
         case Page::Register:
         case Page::Import:
         case Page::Export:
             o.reg = {};
             o.exp = {};
-            send(st, json{{"op", "devices"}});
+            send(st, messages::DevicesRequest{});
             break;
         default: break;
     }
@@ -204,7 +152,7 @@ void loginKeys(State& st, const Intent& in) {
                 o.note = mine("Type your name first.");
                 o.loginField = 0;
             } else {
-                send(st, json{{"op", "login"}, {"name", o.loginName}, {"password", o.password}});
+                send(st, messages::LoginRequest{o.loginName, o.password});
             }
             break;
         case Intent::Back: st.officer.reset(); break;   // nobody logged in: nothing to tell the daemon
@@ -295,7 +243,7 @@ void logKeys(State& st, const Intent& in) {
         case Intent::Down: step(l.selected, 1, static_cast<int>(l.sessions.size())); break;
         case Intent::Submit:
             if (l.selected >= 0 && l.selected < static_cast<int>(l.sessions.size()))
-                send(st, json{{"op", "session"}, {"ticket_id", l.sessions[static_cast<std::size_t>(l.selected)].ticketId}});
+                send(st, messages::SessionRequest{l.sessions[static_cast<std::size_t>(l.selected)].ticketId});
             break;
         case Intent::Type:
             if (in.ch == U'f' || in.ch == U'F') {
@@ -335,7 +283,7 @@ bool deviceListKeys(State& st, const Intent& in) {
         case Intent::Down: step(o.deviceSelected, 1, n); return true;
         case Intent::Type:
             if (in.ch == U'r' || in.ch == U'R') {
-                send(st, json{{"op", "devices"}});
+                send(st, messages::DevicesRequest{});
                 return true;
             }
             return false;
@@ -374,7 +322,7 @@ void registerKeys(State& st, const Intent& in) {
                 o.note = mine("Write the expiry date as YYYY-MM-DD (for example 2027-03-31).");
             } else {
                 const auto& d = o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, static_cast<int>(o.devices.size()) - 1))];
-                send(st, json{{"op", "register"}, {"port", d.port}, {"owner", f.owner}, {"purpose", f.purpose}, {"expires", f.expires}});
+                send(st, messages::RegisterRequest{d.port, f.owner, f.purpose, f.expires});
             }
             break;
         default: break;
@@ -390,7 +338,7 @@ void importKeys(State& st, const Intent& in) {
         return;
     }
     const auto& d = o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, static_cast<int>(o.devices.size()) - 1))];
-    send(st, json{{"op", "import-signatures"}, {"port", d.port}});
+    send(st, messages::ImportRequest{d.port});
 }
 
 void exportKeys(State& st, const Intent& in) {
@@ -409,11 +357,11 @@ void exportKeys(State& st, const Intent& in) {
         } else if ((!f.from.empty() && !isCalendarDate(f.from)) || (!f.to.empty() && !isCalendarDate(f.to))) {
             o.note = mine("Write dates as YYYY-MM-DD (for example 2026-11-27).");
         } else {
-            json r = {{"op", "export-log"},
-                      {"port", o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, n - 1))].port},
-                      {"format", f.jsonl ? "jsonl" : "csv"}};
-            if (!f.from.empty()) r["from"] = f.from;
-            if (!f.to.empty()) r["to"] = f.to;
+            messages::ExportRequest r;
+            r.port = o.devices[static_cast<std::size_t>(std::clamp(o.deviceSelected, 0, n - 1))].port;
+            r.jsonl = f.jsonl;
+            r.filter.from = f.from;
+            r.filter.to = f.to;
             send(st, std::move(r));
         }
         return;
@@ -437,7 +385,7 @@ void exportKeys(State& st, const Intent& in) {
 void statusKeys(State& st, const Intent& in) {
     Officer& o = *st.officer;
     if (in.kind == Intent::Type && (in.ch == U'r' || in.ch == U'R')) {
-        send(st, json{{"op", "status"}});
+        send(st, messages::StatusRequest{});
     } else if (in.kind == Intent::Back) {
         o.page = Page::Menu;
         o.note = {};
@@ -470,62 +418,63 @@ void reduceOfficer(State& st, const Intent& in) {
     }
 }
 
-void applyReply(State& st, const json& request, const json& reply) {
+void applyReply(State& st, const messages::OfficerRequest& request, const messages::OfficerReply& reply) {
     if (st.officer) applyReply(st, request, reply, st.officer->session);
 }
 
-void applyReply(State& st, const json& request, const json& reply, std::uint64_t session) {
+void applyReply(State& st, const messages::OfficerRequest& request, const messages::OfficerReply& reply, std::uint64_t session) {
     // The session it was asked in ended meanwhile (logout, idle, Esc): its
     // answers are not for whoever uses the screens now.
     if (!st.officer || st.officer->session != session) return;
     Officer& o = *st.officer;
-    const std::string op = text(request, "op");
-    if (op == "logout") return;
+    if (std::holds_alternative<messages::LogoutRequest>(request)) return;
     o.waiting = false;
     o.waitingFor.clear();
-    if (!flag(reply, "ok")) {
-        const std::string code = text(reply, "code"), error = text(reply, "error");
-        if (code == "not-logged-in") {
+    if (const auto* no = std::get_if<messages::Refusal>(&reply)) {
+        using messages::ReplyCode;
+        if (no->code == ReplyCode::NotLoggedIn) {
             // The daemon has no officer on this connection (idle, restarted):
             // log in again; the name stays typed.
             Officer fresh;
             fresh.session = o.session;
             fresh.loginName = o.loginName;
             fresh.loginField = 1;
-            fresh.note = theirs(error, true);
+            fresh.note = theirs(no->error, true);
             o = std::move(fresh);
             return;
         }
-        if (op == "login") {
+        if (std::holds_alternative<messages::LoginRequest>(request)) {
             o.password.clear();
-            if (code == "refused") o.note = mine("Wrong name or password.");
-            else if (code == "locked-out") o.note = mine("Too many failed attempts: this name is locked for a while.");
-            else o.note = theirs(error, true);
+            if (no->code == ReplyCode::Refused) o.note = mine("Wrong name or password.");
+            else if (no->code == ReplyCode::LockedOut) o.note = mine("Too many failed attempts: this name is locked for a while.");
+            else o.note = theirs(no->error, true);
             return;
         }
-        o.note = theirs(error, true);
+        o.note = theirs(no->error, true);
         return;
     }
-    if (op == "login") {
-        o.name = text(reply, "officer").empty() ? o.loginName : text(reply, "officer");
-        if (const auto idle = count(reply, "idle_minutes"); idle > 0 && idle <= 120) o.idleMinutes = static_cast<std::uint32_t>(idle);
+    if (const auto* in = std::get_if<messages::LoginReply>(&reply)) {
+        o.name = in->officer.empty() ? o.loginName : in->officer;
+        if (in->idleMinutes > 0 && in->idleMinutes <= 120) o.idleMinutes = in->idleMinutes;
         o.password.clear();
         o.page = Page::Menu;
         o.menuSelected = 0;
         o.note = {};
-    } else if (op == "status") {
-        o.status = statusOf(reply);
-    } else if (op == "log") {
-        o.log.sessions = logEntries(member(reply, "sessions"));
-        o.log.total = count(reply, "total");
-        o.log.offset = static_cast<int>(count(request, "offset"));
+    } else if (const auto* status = std::get_if<messages::StatusReply>(&reply)) {
+        o.status = statusOf(*status);
+    } else if (const auto* page = std::get_if<messages::LogReply>(&reply)) {
+        o.log.sessions = page->sessions;
+        o.log.total = page->total;
+        const auto* asked = std::get_if<messages::LogRequest>(&request);
+        o.log.offset = asked ? static_cast<int>(asked->offset) : 0;
         o.log.selected = 0;
         o.log.loaded = true;
-    } else if (op == "session") {
-        o.detail = detailOf(reply, text(request, "ticket_id"));
+    } else if (const auto* detail = std::get_if<messages::SessionReply>(&reply)) {
+        const auto* asked = std::get_if<messages::SessionRequest>(&request);
+        o.detail = detailOf(detail->report, asked ? asked->ticketId : std::string());
         o.page = Page::Detail;
-    } else if (op == "devices") {
-        o.devices = devicesOf(reply);
+    } else if (const auto* list = std::get_if<messages::DevicesReply>(&reply)) {
+        o.devices = list->devices;
         o.devicesLoaded = true;
         o.deviceSelected = std::clamp(o.deviceSelected, 0, std::max(0, static_cast<int>(o.devices.size()) - 1));
         // The export starts on a stick it can write to.
@@ -535,21 +484,20 @@ void applyReply(State& st, const json& request, const json& reply, std::uint64_t
                     o.deviceSelected = static_cast<int>(i);
                     break;
                 }
-    } else if (op == "register") {
-        const std::string message = text(reply, "message");
-        o.note = message.empty() ? mine("The device is registered.", {}, false) : theirs(message, false);
+    } else if (const auto* registered = std::get_if<messages::RegisterReply>(&reply)) {
+        o.note = registered->message.empty() ? mine("The device is registered.", {}, false) : theirs(registered->message, false);
         o.reg = {};
-    } else if (op == "import-signatures") {
-        o.note = mine("Signatures imported: version %s, %s signatures.", {text(reply, "version"), std::to_string(count(reply, "signatures"))}, false);
-    } else if (op == "export-log") {
-        o.note = mine("Written to the stick: %s (%s records).", {text(reply, "file"), std::to_string(count(reply, "records"))}, false);
+    } else if (const auto* imported = std::get_if<messages::ImportReply>(&reply)) {
+        o.note = mine("Signatures imported: version %s, %s signatures.", {imported->version, std::to_string(imported->signatures)}, false);
+    } else if (const auto* exported = std::get_if<messages::ExportReply>(&reply)) {
+        o.note = mine("Written to the stick: %s (%s records).", {exported->file, std::to_string(exported->records)}, false);
     }
 }
 
 void endOfficerSession(State& st) {
     if (!st.officer) return;
     // Also while a login is out: it may have succeeded on the daemon's side.
-    if (!st.officer->name.empty() || st.officer->waiting) st.outbox.push_back(json{{"op", "logout"}});
+    if (!st.officer->name.empty() || st.officer->waiting) st.outbox.push_back(messages::LogoutRequest{});
     st.officer.reset();
 }
 
@@ -604,6 +552,6 @@ void appendChar(std::string& s, char32_t c, std::size_t maxChars) {
 }
 
 
-bool exportable(const OfficerDevice& d) { return d.state == "pass" && d.fat; }
+bool exportable(const OfficerDevice& d) { return d.state == messages::DeviceState::Pass && d.fat; }
 
 }  // namespace kiosk::ui

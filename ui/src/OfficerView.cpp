@@ -238,11 +238,16 @@ void detailPage(Body& b, const State& st, const Officer& o, const Catalogs& word
     noteLine(b, o);
 }
 
-std::string stateWords(const Body& b, const std::string& state) {
-    static const std::map<std::string, std::string> words = {
-        {"scanning", "being scanned"}, {"pass", "passed"}, {"fail", "failed"}, {"refused", "refused"}};
-    const auto it = words.find(state);
-    return it == words.end() ? state : b.t(it->second);
+std::string stateWords(const Body& b, messages::DeviceState state) {
+    using messages::DeviceState;
+    switch (state) {
+        case DeviceState::Scanning: return b.t("being scanned");
+        case DeviceState::Pass: return b.t("passed");
+        case DeviceState::Fail: return b.t("failed");
+        case DeviceState::Refused: return b.t("refused");
+        case DeviceState::Identifying: break;
+    }
+    return std::string(messages::deviceStateName(state));
 }
 
 // The devices plugged in, two lines each, at most `maxShown` of them around the selection.
@@ -265,12 +270,12 @@ void deviceList(Body& b, const Officer& o, bool focus, int maxShown, bool forExp
         std::string second;
         if (forExport) {
             if (exportable(d)) second = b.t("passed its scan, FAT: the log can be written to it");
-            else if (d.state != "pass") second = b.t("cannot take the log: it has not passed a scan now (%s)", {stateWords(b, d.state)});
+            else if (d.state != messages::DeviceState::Pass) second = b.t("cannot take the log: it has not passed a scan now (%s)", {stateWords(b, d.state)});
             else second = b.t("cannot take the log: no FAT filesystem");
         } else {
-            second = d.owner ? b.t("%s; approved for %s (%s) until %s", {stateWords(b, d.state), *d.owner, d.purpose.value_or(""),
-                                                                         d.expires.value_or("")})
-                             : b.t("%s; not approved", {stateWords(b, d.state)});
+            second = d.approval ? b.t("%s; approved for %s (%s) until %s",
+                                      {stateWords(b, d.state), d.approval->owner, d.approval->purpose, d.approval->expires})
+                                : b.t("%s; not approved", {stateWords(b, d.state)});
         }
         b.line(concat({"    ", second}));
     }

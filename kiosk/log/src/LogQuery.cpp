@@ -115,18 +115,17 @@ std::string deviceText(const json& d) {
     return str(dev, "vendor_id") + ":" + str(dev, "product_id") + (str(dev, "serial").empty() ? "" : ":" + str(dev, "serial"));
 }
 
-json sessionSummary(const Record& r) {
+messages::SessionSummary sessionSummary(const Record& r) {
     const json d = dataOf(r);
+    messages::SessionSummary s{r.seq, r.time, r.ticketId, str(d, "verdict"), deviceText(d), ownerOf(d), {}};
     // A FAIL lists one reason per finding (a hundred infected files): the
     // screen's line wants each kind of reason once, the first one first.
-    json codes = json::array();
     if (d.contains("reasons") && d["reasons"].is_array())
         for (const auto& reason : d["reasons"]) {
             const std::string code = reason.is_object() ? str(reason, "code") : "";
-            if (!code.empty() && std::find(codes.begin(), codes.end(), code) == codes.end()) codes.push_back(code);
+            if (!code.empty() && std::find(s.reasons.begin(), s.reasons.end(), code) == s.reasons.end()) s.reasons.push_back(code);
         }
-    return {{"seq", r.seq},          {"time", r.time},          {"ticket_id", r.ticketId}, {"verdict", str(d, "verdict")},
-            {"device", deviceText(d)}, {"owner", ownerOf(d)}, {"reasons", std::move(codes)}};
+    return s;
 }
 
 std::optional<ExportFormat> exportFormatNamed(const std::string& name) {

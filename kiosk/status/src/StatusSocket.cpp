@@ -102,7 +102,7 @@ void StatusSocket::publish(const messages::StatusEvent& event) {
 void StatusSocket::reply(std::uint64_t client, const std::string& id, const std::string& json) {
     std::lock_guard lock(mutex_);
     for (auto& c : clients_)
-        if (c.id == client) sendOrDrop({&c}, "REPLY " + id + " " + json + "\n");
+        if (c.id == client) sendOrDrop({&c}, messages::replyLine(id, json) + "\n");
 }
 
 std::vector<SocketRequest> StatusSocket::takeRequests() {
@@ -151,20 +151,17 @@ bool StatusSocket::readFrom(Client& c) {
         for (auto nl = c.in.find('\n'); nl != std::string::npos; nl = c.in.find('\n')) {
             const std::string line = c.in.substr(0, nl);
             c.in.erase(0, nl + 1);
-            // REQUEST <id> <json>: the id 1 to 9 digits. Anything else is not
-            // a kiosk terminal talking: the connection ends.
-            if (line.size() > kMaxRequestLine || line.rfind("REQUEST ", 0) != 0) return false;
-            const auto space = line.find(' ', 8);
-            if (space == std::string::npos || space == 8 || space - 8 > 9) return false;
-            const std::string id = line.substr(8, space - 8);
-            if (id.find_first_not_of("0123456789") != std::string::npos) return false;
+            // REQUEST <id> <json>. Anything else is not a kiosk terminal
+            // talking: the connection ends.
+            const auto framed = messages::parseRequestLine(line);
+            if (!framed) return false;
             // A terminal waits for each answer; one that piles up requests
             // (while a long scan holds them) is not a terminal.
             const auto waiting = std::count_if(queue_.begin(), queue_.end(), [&](const SocketRequest& r) { return r.client == c.id; });
             if (waiting >= kMaxWaitingRequests) return false;
-            queue({c.id, c.uid, c.pid, false, id, line.substr(space + 1)});
+            queue({c.id, c.uid, c.pid, false, framed->id, framed->json});
         }
-        if (c.in.size() > kMaxRequestLine) return false;
+        if (c.in.size() > messages::kMaxRequestLine) return false;
     }
 }
 

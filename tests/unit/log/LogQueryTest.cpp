@@ -124,7 +124,7 @@ TEST_CASE("Filters select records by day, kind, verdict, device and owner", "[lo
 
 TEST_CASE("A session in one line: its device, owner and each reason code once, in order", "[log][LogQuery]") {
     const auto log = sampleLog();
-    const json s = sessionSummary(log[1]);
+    const json s = kiosk::messages::toJson(sessionSummary(log[1]));
     CHECK(s == json{{"seq", 2},
                     {"time", "2026-11-27T03:43:24Z"},
                     {"ticket_id", "20261127-034324-aa3c0044"},
@@ -134,7 +134,7 @@ TEST_CASE("A session in one line: its device, owner and each reason code once, i
                     {"reasons", json::array({"infected", "blocked-file-type"})}});
 
     SECTION("an image scan has no device and no owner; a PASS no reasons") {
-        const json p = sessionSummary(log[2]);
+        const json p = kiosk::messages::toJson(sessionSummary(log[2]));
         CHECK(p.at("device") == "");
         CHECK(p.at("owner") == "");
         CHECK(p.at("reasons") == json::array());
@@ -143,7 +143,7 @@ TEST_CASE("A session in one line: its device, owner and each reason code once, i
     SECTION("a record whose data is not an object gives empty fields, never an exception") {
         Record r = log[1];
         r.data = "not json";
-        const json e = sessionSummary(r);
+        const json e = kiosk::messages::toJson(sessionSummary(r));
         CHECK(e.at("verdict") == "");
         CHECK(e.at("reasons") == json::array());
     }

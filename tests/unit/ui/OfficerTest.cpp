@@ -45,12 +45,27 @@ State type(State s, const std::u32string& text) {
     return s;
 }
 
-// The one request the terminal queued, taken out as the controller would.
+// The one request the terminal queued, taken out as the controller would,
+// as the JSON the daemon gets.
 json takeRequest(State& s) {
     REQUIRE(s.outbox.size() == 1);
-    json r = s.outbox.front();
+    json r = kiosk::messages::toJson(s.outbox.front());
     s.outbox.clear();
     return r;
+}
+
+// The daemon's reply to `request` (both as the JSON on the wire), read as the
+// controller reads it, handed to the screens.
+void replyTo(State& s, const json& request, const json& answer) {
+    auto asked = kiosk::messages::parseOfficerRequest(request);
+    REQUIRE(asked);
+    applyReply(s, *asked, kiosk::messages::readReply(*asked, answer));
+}
+// The same, for a request asked in officer session `session`.
+void replyTo(State& s, const json& request, const json& answer, std::uint64_t session) {
+    auto asked = kiosk::messages::parseOfficerRequest(request);
+    REQUIRE(asked);
+    applyReply(s, *asked, kiosk::messages::readReply(*asked, answer), session);
 }
 
 std::string screenText(const State& s, int cols = 80, int rows = 24) {
@@ -105,7 +120,7 @@ State loggedIn(const Language& lang = kEnglish) {
     s = type(std::move(s), U"secret");
     s = press(std::move(s), Key::Enter);
     const json login = takeRequest(s);
-    applyReply(s, login, json{{"ok", true}, {"officer", "山田 太郎"}, {"idle_minutes", 5}});
+    replyTo(s, login, json{{"ok", true}, {"officer", "山田 太郎"}, {"idle_minutes", 5}});
     return s;
 }
 
@@ -113,7 +128,7 @@ State loggedIn(const Language& lang = kEnglish) {
 State onLog(const Language& lang = kEnglish) {
     State s = press(loggedIn(lang), Key{Key::Char, U'1'});
     const json req = takeRequest(s);
-    applyReply(s, req, kLogReply);
+    replyTo(s, req, kLogReply);
     return s;
 }
 
@@ -137,7 +152,7 @@ json statusWithTenSessions() {
 State onPage(char32_t item, const json& reply, const Language& lang = kEnglish) {
     State s = press(loggedIn(lang), Key{Key::Char, item});
     const json req = takeRequest(s);
-    applyReply(s, req, reply);
+    replyTo(s, req, reply);
     return s;
 }
 
@@ -189,18 +204,18 @@ TEST_CASE("The typed name and password make exactly one login request", "[ui][of
         CHECK(s.officer->password == "pässwörd L");
     }
     SECTION("a refused reply says so and clears the password") {
-        applyReply(s, req, json{{"ok", false}, {"code", "refused"}, {"error", "wrong name or password"}});
+        replyTo(s, req, json{{"ok", false}, {"code", "refused"}, {"error", "wrong name or password"}});
         CHECK(shows(s, "Wrong name or password."));
         CHECK(s.officer->password.empty());
         CHECK(s.officer->loginName == "山田 太郎");
         CHECK(s.officer->page == Officer::Page::Login);
     }
     SECTION("a locked-out reply says so") {
-        applyReply(s, req, json{{"ok", false}, {"code", "locked-out"}, {"error", "locked for 15 minutes"}});
+        replyTo(s, req, json{{"ok", false}, {"code", "locked-out"}, {"error", "locked for 15 minutes"}});
         CHECK(shows(s, "Too many failed attempts"));
     }
     SECTION("an ok reply shows the menu with the officer's name") {
-        applyReply(s, req, json{{"ok", true}, {"officer", "山田 太郎"}, {"idle_minutes", 5}});
+        replyTo(s, req, json{{"ok", true}, {"officer", "山田 太郎"}, {"idle_minutes", 5}});
         CHECK(s.officer->page == Officer::Page::Menu);
         CHECK(shows(s, "Security officer: 山田 太郎"));
         CHECK(s.officer->password.empty());
@@ -247,7 +262,7 @@ TEST_CASE("Menu: 5 asks for the status and shows its values", "[ui][officer]") {
     State s = press(loggedIn(), Key{Key::Char, U'5'});
     const json req = takeRequest(s);
     CHECK(req == json{{"op", "status"}});
-    applyReply(s, req, kStatusReply);
+    replyTo(s, req, kStatusReply);
     const std::string text = screenText(s);
     CHECK(text.find("Kiosk status — kiosk-01") != std::string::npos);
     CHECK(text.find("daily:27412 main:62 bytecode:335, 1.2 days old") != std::string::npos);
@@ -259,7 +274,7 @@ TEST_CASE("Menu: 5 asks for the status and shows its values", "[ui][officer]") {
         const json again = takeRequest(s);
         json outdated = kStatusReply;
         outdated["signatures"]["outdated"] = true;
-        applyReply(s, again, outdated);
+        replyTo(s, again, outdated);
         CHECK(shows(s, "OUTDATED"));
     }
     SECTION("Up/Down and Enter open the same pages as the numbers") {
@@ -273,7 +288,7 @@ TEST_CASE("Menu: 5 asks for the status and shows its values", "[ui][officer]") {
 TEST_CASE("Log review: filters, paging and a session's detail", "[ui][officer]") {
     State s = press(loggedIn(), Key{Key::Char, U'1'});
     CHECK(takeRequest(s) == json{{"op", "log"}, {"offset", 0}, {"limit", 15}});
-    applyReply(s, json{{"op", "log"}, {"offset", 0}, {"limit", 15}}, kLogReply);
+    replyTo(s, json{{"op", "log"}, {"offset", 0}, {"limit", 15}}, kLogReply);
     CHECK(shows(s, "57 sessions, page 1 of 4"));
     CHECK(shows(s, "malware found +1"));
 
@@ -305,7 +320,7 @@ TEST_CASE("Log review: filters, paging and a session's detail", "[ui][officer]")
         s = press(std::move(s), Key::PageDown);
         const json req = takeRequest(s);
         CHECK(req == json{{"op", "log"}, {"offset", 15}, {"limit", 15}});
-        applyReply(s, req, kLogReply);
+        replyTo(s, req, kLogReply);
         CHECK(shows(s, "page 2 of 4"));
         s = press(std::move(s), Key::PageUp);
         CHECK(takeRequest(s)["offset"] == 0);
@@ -319,7 +334,7 @@ TEST_CASE("Log review: filters, paging and a session's detail", "[ui][officer]")
         s = press(std::move(s), Key::Enter);
         const json req = takeRequest(s);
         CHECK(req == json{{"op", "session"}, {"ticket_id", "20261127-034324-aa3c0044"}});
-        applyReply(s, req, kSessionReply);
+        replyTo(s, req, kSessionReply);
         const std::string text = screenText(s);
         CHECK(text.find("Session 20261127-034324-aa3c0044") != std::string::npos);
         CHECK(text.find("0781:5567  serial 4C530001") != std::string::npos);
@@ -339,7 +354,7 @@ TEST_CASE("Log review: filters, paging and a session's detail", "[ui][officer]")
 TEST_CASE("Register: checks the fields here, then sends the request of the contract", "[ui][officer]") {
     State s = press(loggedIn(), Key{Key::Char, U'2'});
     CHECK(takeRequest(s) == json{{"op", "devices"}});
-    applyReply(s, json{{"op", "devices"}}, kDevicesReply);
+    replyTo(s, json{{"op", "devices"}}, kDevicesReply);
     CHECK(shows(s, "0781:5567  serial 4C530001  Cruzer Blade  (port 1-1)"));
     CHECK(shows(s, "refused; not approved"));
     s = press(std::move(s), Key::Down);   // the second device
@@ -363,7 +378,7 @@ TEST_CASE("Register: checks the fields here, then sends the request of the contr
     const json req = takeRequest(s);
     CHECK(req == json{{"op", "register"}, {"port", "1-2"}, {"owner", "Example Medical Systems K.K."}, {"purpose", "firmware update"},
                       {"expires", "2027-03-31"}});
-    applyReply(s, req, json{{"ok", true}, {"message", "0930:6545 AA0011 approved until 2027-03-31; plug it in again"}});
+    replyTo(s, req, json{{"ok", true}, {"message", "0930:6545 AA0011 approved until 2027-03-31; plug it in again"}});
     CHECK(shows(s, "0930:6545 AA0011 approved until 2027-03-31; plug it in again"));
     SECTION("an empty field is refused without a request") {
         s = press(std::move(s), Key::Tab);
@@ -382,7 +397,7 @@ TEST_CASE("Import and export send the chosen stick's port", "[ui][officer]") {
         const json req = takeRequest(s);
         CHECK(req == json{{"op", "import-signatures"}, {"port", "1-1"}});
         CHECK(shows(s, "Importing… this can take a minute."));
-        applyReply(s, req, json{{"ok", true}, {"version", "daily:27413 main:62 bytecode:335"}, {"signatures", 8712400}, {"files", 3}});
+        replyTo(s, req, json{{"ok", true}, {"version", "daily:27413 main:62 bytecode:335"}, {"signatures", 8712400}, {"files", 3}});
         CHECK(shows(s, "Signatures imported: version daily:27413 main:62 bytecode:335,"));
         CHECK(shows(s, "8712400 signatures."));
     }
@@ -399,14 +414,14 @@ TEST_CASE("Import and export send the chosen stick's port", "[ui][officer]") {
         s = press(std::move(s), Key::Enter);
         const json req = takeRequest(s);
         CHECK(req == json{{"op", "export-log"}, {"port", "1-2"}, {"format", "jsonl"}, {"from", "2026-11-01"}});
-        applyReply(s, req, json{{"ok", true}, {"file", "qkiosk-log-kiosk-01-20261127-111500.jsonl"}, {"records", 57}, {"bytes", 40960}});
+        replyTo(s, req, json{{"ok", true}, {"file", "qkiosk-log-kiosk-01-20261127-111500.jsonl"}, {"records", 57}, {"bytes", 40960}});
         CHECK(shows(s, "Written to the stick: qkiosk-log-kiosk-01-20261127-111500.jsonl (57\n  records)."));
     }
     SECTION("an error reply shows the daemon's sentence") {
         State s = onPage(U'3', kDevicesReply);
         s = press(std::move(s), Key::Enter);
         const json req = takeRequest(s);
-        applyReply(s, req, json{{"ok", false}, {"code", "failed"}, {"error", "no qkiosk-signatures folder on the stick"}});
+        replyTo(s, req, json{{"ok", false}, {"code", "failed"}, {"error", "no qkiosk-signatures folder on the stick"}});
         CHECK(shows(s, "no qkiosk-signatures folder on the stick"));
     }
 }
@@ -415,7 +430,7 @@ TEST_CASE("The session ends: not-logged-in, logout, idle, a lost connection", "[
     SECTION("a not-logged-in reply returns to the login with the daemon's text") {
         State s = press(loggedIn(), Key{Key::Char, U'5'});
         const json req = takeRequest(s);
-        applyReply(s, req, json{{"ok", false}, {"code", "not-logged-in"}, {"error", "the session ended after 5 idle minutes"}});
+        replyTo(s, req, json{{"ok", false}, {"code", "not-logged-in"}, {"error", "the session ended after 5 idle minutes"}});
         REQUIRE(s.officer);
         CHECK(s.officer->page == Officer::Page::Login);
         CHECK(shows(s, "the session ended after 5 idle minutes"));
@@ -443,7 +458,7 @@ TEST_CASE("The session ends: not-logged-in, logout, idle, a lost connection", "[
         endOfficerSession(s);
         CHECK_FALSE(s.officer);
         CHECK(takeRequest(s) == json{{"op", "logout"}});
-        applyReply(s, req, kStatusReply);
+        replyTo(s, req, kStatusReply);
         CHECK_FALSE(s.officer);
         CHECK(shows(s, "Insert the USB stick or media"));
     }
@@ -457,7 +472,7 @@ TEST_CASE("The session ends: not-logged-in, logout, idle, a lost connection", "[
         s = press(std::move(s), Key::F12);     // somebody else opens the login
         REQUIRE(s.officer);
         CHECK(s.officer->session != asked);
-        applyReply(s, req, kSessionReply, asked);
+        replyTo(s, req, kSessionReply, asked);
         CHECK(s.officer->page == Officer::Page::Login);
         CHECK_FALSE(shows(s, "Example Medical Systems K.K."));
         CHECK_FALSE(shows(s, "20261127-034324-aa3c0044"));
@@ -471,9 +486,9 @@ TEST_CASE("The session ends: not-logged-in, logout, idle, a lost connection", "[
     SECTION("a reply that is not what the contract says does not throw") {
         State s = press(loggedIn(), Key{Key::Char, U'5'});
         const json req = takeRequest(s);
-        applyReply(s, req, json::parse(R"({"ok":true,"signatures":"x","disk":{"a":1},"log":[1],"sessions":7})"));
+        replyTo(s, req, json::parse(R"({"ok":true,"signatures":"x","disk":{"a":1},"log":[1],"sessions":7})"));
         CHECK(s.officer->status.loaded);
-        applyReply(s, req, json("not an object"));
+        replyTo(s, req, json("not an object"));
         CHECK(shows(s, "The kiosk service did not say why."));
     }
 }
@@ -489,7 +504,7 @@ std::vector<std::pair<std::string, State>> officerExamples(const Language& lang)
     login = type(std::move(login), U"secret");
     out.emplace_back("officer-login", login);
     State refused = press(login, Key::Enter);
-    applyReply(refused, refused.outbox.front(), json{{"ok", false}, {"code", "refused"}, {"error", "wrong name or password"}});
+    applyReply(refused, refused.outbox.front(), kiosk::messages::readReply(refused.outbox.front(), json{{"ok", false}, {"code", "refused"}, {"error", "wrong name or password"}}));
     refused.outbox.clear();
     out.emplace_back("officer-login-refused", refused);
     out.emplace_back("officer-menu", loggedIn(lang));
@@ -502,7 +517,7 @@ std::vector<std::pair<std::string, State>> officerExamples(const Language& lang)
     out.emplace_back("officer-log-filters", filters);
     State detail = log;
     detail = press(std::move(detail), Key::Enter);
-    applyReply(detail, detail.outbox.front(), kSessionReply);
+    applyReply(detail, detail.outbox.front(), kiosk::messages::readReply(detail.outbox.front(), kSessionReply));
     detail.outbox.clear();
     out.emplace_back("officer-session", detail);
     State reg = onPage(U'2', kDevicesReply, lang);
@@ -530,7 +545,7 @@ TEST_CASE("A session's detail says how many findings the daemon did not send", "
     s = press(std::move(s), Key::Enter);
     json reply = kSessionReply;
     reply["report"]["reasons_total"] = 120;
-    applyReply(s, takeRequest(s), reply);
+    replyTo(s, takeRequest(s), reply);
     REQUIRE(s.officer->page == Officer::Page::Detail);
     for (int i = 0; i < 10; ++i) s = press(std::move(s), Key::Down);
     CHECK(shows(s, "… and 118 more (all of them are on the ticket)"));
@@ -539,7 +554,7 @@ TEST_CASE("A session's detail says how many findings the daemon did not send", "
 TEST_CASE("A session's detail scrolls to its last finding on a small terminal, and every key moves it", "[ui][officer]") {
     State s = onLog();
     s = press(std::move(s), Key::Enter);
-    applyReply(s, takeRequest(s), kSessionReply);
+    replyTo(s, takeRequest(s), kSessionReply);
     REQUIRE(s.officer->page == Officer::Page::Detail);
     const auto text = [&] {
         std::string out;

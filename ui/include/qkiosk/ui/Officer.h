@@ -1,9 +1,9 @@
 // The security officer's screens of the kiosk terminal, as values: login,
 // menu, log review, session detail, register, import signatures, export log,
 // status. Like Screen.h, no I/O: what a screen wants from the daemon is a
-// request object queued in State::outbox (exactly the JSON of
-// docs/officer-protocol.md); the controller sends it and hands the reply back
-// to applyReply(). The officer part is a separate member of State, so the
+// request value queued in State::outbox (kiosk/messages' OfficerMessages,
+// docs/officer-protocol.md); the controller sends it and hands the reply,
+// read back as a value, to applyReply(). The officer part is a separate member of State, so the
 // daemon's feed keeps updating the staff screen underneath.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "kiosk/messages/OfficerMessages.h"
 
 namespace kiosk::ui {
 
@@ -35,18 +35,10 @@ struct Note {
 };
 
 // One row of the `log` reply (and of `status.sessions`).
-struct LogEntry {
-    std::string time, ticketId, verdict, device, owner;
-    std::vector<std::string> reasons;   // reason codes
-};
+using LogEntry = messages::SessionSummary;
 
 // A USB device of the `devices` reply.
-struct OfficerDevice {
-    std::string port, vendorId, productId, serial, product, state, ticketId;
-    std::optional<std::string> owner, purpose, expires;   // the approval, if any
-    std::vector<std::string> reasons;
-    bool fat = false;
-};
+using OfficerDevice = messages::DeviceEntry;
 
 // The log review's filter form; every field optional.
 struct LogFilters {
@@ -145,9 +137,9 @@ int detailLineCount(const SessionDetail& detail);
 // outbox, while Officer::session was `session`). A reply for an officer
 // session that has ended changes nothing, even when another has begun since;
 // a `not-logged-in` reply goes back to the login screen with the daemon's text.
-void applyReply(State& state, const nlohmann::json& request, const nlohmann::json& reply, std::uint64_t session);
+void applyReply(State& state, const messages::OfficerRequest& request, const messages::OfficerReply& reply, std::uint64_t session);
 // The same for the officer session shown now.
-void applyReply(State& state, const nlohmann::json& request, const nlohmann::json& reply);
+void applyReply(State& state, const messages::OfficerRequest& request, const messages::OfficerReply& reply);
 
 // Officer mode ends and the staff screen (as the feed left it) is back: the
 // idle timeout, or the controller's own reason. Queues a `logout` if somebody

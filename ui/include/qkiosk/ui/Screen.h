@@ -10,8 +10,6 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "qkiosk/ui/Officer.h"
 
 namespace kiosk::ui {
@@ -101,7 +99,7 @@ struct State {
     std::uint64_t officerSessions = 0;   // how many times the officer's screens were opened
     // Requests for the daemon (docs/officer-protocol.md), oldest first: the
     // controller takes them out, sends them and calls applyReply() with each reply.
-    std::vector<nlohmann::json> outbox;
+    std::vector<messages::OfficerRequest> outbox;
 };
 
 // A key, already told apart from the terminal's codes by the renderer.

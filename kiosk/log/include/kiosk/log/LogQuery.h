@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kiosk/log/QuarantineLog.h"
+#include "kiosk/messages/OfficerMessages.h"
 #include "qkiosk/base/Result.h"
 
 namespace kiosk::log {
@@ -50,10 +51,10 @@ std::string reasonsText(const nlohmann::json& data);
 // (= + - @ tab CR first) starts with a ' so that it is shown as text.
 std::string csvField(const std::string& s);
 
-// A session record in one line for the officer's screen:
-// {"seq","time","ticket_id","verdict","device","owner","reasons"}, where
-// reasons are the distinct reason codes in the order they first appear.
-nlohmann::json sessionSummary(const Record& r);
+// A session record in one line for the officer's screens (the log review,
+// the status page), with its distinct reason codes in the order they first
+// appear.
+messages::SessionSummary sessionSummary(const Record& r);
 
 enum class ExportFormat { Csv, Jsonl };
 

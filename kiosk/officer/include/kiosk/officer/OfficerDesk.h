@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kiosk/config/Config.h"
+#include "kiosk/messages/OfficerMessages.h"
 #include "kiosk/model/Report.h"
 #include "kiosk/workers/ScannerService.h"
 #include "kiosk/status/StatusSocket.h"
@@ -56,7 +57,9 @@ public:
     OfficerDesk(const Config& config, log::SignedLog& log, std::function<void()> recorded = {})
         : config_(config), log_(log), recorded_(std::move(recorded)) {}
 
-    // The reply to one request (never throws; a reply always has "ok").
+    // The reply to one request, as the wire's JSON (never throws; a reply
+    // always has "ok"). The request's text is read and the reply made with
+    // kiosk/messages' OfficerMessages.
     nlohmann::json handle(const SocketRequest& request, const KioskView& kiosk, Clock::time_point now);
     // The connection ended: its officer, if any, is logged out (recorded).
     void closed(std::uint64_t client);
@@ -70,15 +73,16 @@ private:
         uid_t uid = 0;
         pid_t pid = 0;
     };
-    nlohmann::json dispatch(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now);
-    nlohmann::json login(const SocketRequest& r, const nlohmann::json& body, Clock::time_point now);
-    nlohmann::json status(const KioskView& kiosk);
-    nlohmann::json logQuery(const nlohmann::json& body);
-    nlohmann::json session(const nlohmann::json& body);
-    nlohmann::json devices(const KioskView& kiosk);
-    nlohmann::json registerDevice(const Session& who, const nlohmann::json& body, const KioskView& kiosk);
-    nlohmann::json importSignatures(const Session& who, const nlohmann::json& body, const KioskView& kiosk);
-    nlohmann::json exportLog(const Session& who, const nlohmann::json& body, const KioskView& kiosk);
+    messages::OfficerReply dispatch(const SocketRequest& r, const KioskView& kiosk, Clock::time_point now);
+    messages::OfficerReply login(const SocketRequest& r, const messages::LoginRequest& q, Clock::time_point now);
+    messages::OfficerReply answer(const Session& current, const messages::OfficerRequest& q, std::uint64_t client, const KioskView& kiosk);
+    messages::OfficerReply status(const KioskView& kiosk);
+    messages::OfficerReply logQuery(const messages::LogRequest& q);
+    messages::OfficerReply session(const messages::SessionRequest& q);
+    messages::OfficerReply devices(const KioskView& kiosk);
+    messages::OfficerReply registerDevice(const Session& who, const messages::RegisterRequest& q, const KioskView& kiosk);
+    messages::OfficerReply importSignatures(const Session& who, const messages::ImportRequest& q, const KioskView& kiosk);
+    messages::OfficerReply exportLog(const Session& who, const messages::ExportRequest& q, const KioskView& kiosk);
     // Appends one signed record.
     Status record(const std::string& kind, const std::string& ticketId, const nlohmann::json& data);
     // Records the end of an officer's session on the terminal.

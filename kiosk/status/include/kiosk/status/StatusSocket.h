@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "kiosk/messages/OfficerMessages.h"
 #include "kiosk/messages/StatusEvent.h"
 #include "qkiosk/base/Result.h"
 
@@ -41,8 +42,6 @@ struct SocketRequest {
 
 class StatusSocket {
 public:
-    // The longest request line read; a longer one closes the connection.
-    static constexpr std::size_t kMaxRequestLine = 8192;
     // Requests of one connection not yet taken by the daemon; one more closes it.
     static constexpr long kMaxWaitingRequests = 16;
 
