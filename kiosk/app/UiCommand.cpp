@@ -129,7 +129,7 @@ private:
 
 // Signs the ticket and puts it and the report into the spool, as the daemon
 // does; what the screen can honestly say about it.
-void spoolTicket(const Report& report, const Config& config, ui::Result& shown) {
+void spoolTicket(const Report& report, const Config& config, ui::Finished& shown) {
     shown.ticketId = report.ticketId;
     std::error_code ec;
     if (!std::filesystem::is_directory(config.spoolDir, ec) || ::access(config.spoolDir.c_str(), W_OK) != 0) {
@@ -148,8 +148,8 @@ void spoolTicket(const Report& report, const Config& config, ui::Result& shown) 
     shown.ticket = ui::TicketState::Saved;
 }
 
-ui::Result resultScreen(const Report& report, const Config& config) {
-    ui::Result r;
+ui::Finished resultScreen(const Report& report, const Config& config) {
+    ui::Finished r;
     r.pass = report.pass;
     for (const auto& x : report.reasons) r.reasons.push_back({proto::reasonCodeName(x.code), x.path, x.detail});
     r.files = report.files.size();
@@ -264,7 +264,7 @@ int uiCommand(const std::vector<std::string>& args) {
     Kiosk kiosk(**term, *words, state);
 
     auto fail = [&](const std::string& message) {
-        kiosk.show(ui::Error{message});
+        kiosk.show(ui::NoVerdict{message});
         kiosk.untilQuit();
         return 2;
     };

@@ -36,7 +36,7 @@ void DaemonFeed::apply(State& state, const messages::StatusEvent& event, double 
         s.secondsLeft = estimateSecondsLeft(s.bytesDone, s.bytesFound, s.elapsedSeconds);
         state.screen = s;
     } else if (const auto* v = std::get_if<messages::Verdict>(&event)) {
-        Result r;
+        Finished r;
         r.pass = v->pass;
         for (const auto& x : v->reasons) r.reasons.push_back({x.code, x.path, x.detail});
         r.files = v->files;
@@ -45,16 +45,16 @@ void DaemonFeed::apply(State& state, const messages::StatusEvent& event, double 
         r.ticket = TicketState::Saved;
         verdict_ = std::move(r);
     } else if (const auto* o = std::get_if<messages::Outcome>(&event)) {
-        Result r = verdict_ && verdict_->ticketId == o->ticketId ? *verdict_ : Result{};
+        Finished r = verdict_ && verdict_->ticketId == o->ticketId ? *verdict_ : Finished{};
         r.pass = o->pass;
         r.ticketId = o->ticketId;
         if (!r.pass && r.reasons.empty()) r.reasons.push_back({"unscannable", "/", "see the ticket"});
         state.screen = r;
     } else if (const auto* printed = std::get_if<messages::Printed>(&event)) {
-        if (auto* r = std::get_if<Result>(&state.screen); r && r->ticketId == printed->ticketId) r->ticket = TicketState::Printed;
+        if (auto* r = std::get_if<Finished>(&state.screen); r && r->ticketId == printed->ticketId) r->ticket = TicketState::Printed;
     } else if (const auto* failed = std::get_if<messages::PrintFailed>(&event)) {
         // A failed print leaves the ticket saved in the spool, for the officer's reprint.
-        if (auto* r = std::get_if<Result>(&state.screen); r && r->ticketId == failed->ticketId) r->ticket = TicketState::Saved;
+        if (auto* r = std::get_if<Finished>(&state.screen); r && r->ticketId == failed->ticketId) r->ticket = TicketState::Saved;
     } else if (const auto* refused = std::get_if<messages::Refused>(&event)) {
         Refused shown;
         if (verdict_ && !refused->ticketId.empty() && verdict_->ticketId == refused->ticketId) shown.reasons = verdict_->reasons;

@@ -46,8 +46,8 @@ Intent officerIntentOf(const Key& key, const Officer& o) {
 
 Intent intentOf(const Key& key, const State& state) {
     if (state.officer) return officerIntentOf(key, *state.officer);
-    const bool finished = std::holds_alternative<Result>(state.screen) || std::holds_alternative<Refused>(state.screen) ||
-                          std::holds_alternative<Error>(state.screen);
+    const bool finished = std::holds_alternative<Finished>(state.screen) || std::holds_alternative<Refused>(state.screen) ||
+                          std::holds_alternative<NoVerdict>(state.screen);
     switch (key.kind) {
         case Key::Resize: return Intent::Redraw;
         case Key::F2: return Intent::SwitchLanguage;

@@ -91,7 +91,7 @@ void scanningBody(Body& b, const Scanning& s) {
     else b.line(b.t("Elapsed %s   Time left: estimating…", {clockText(s.elapsedSeconds)}));
 }
 
-void resultBody(Body& b, const Result& r) {
+void resultBody(Body& b, const Finished& r) {
     const std::string word = r.pass ? "PASS" : "FAIL";
     const Tone tone = r.pass ? Tone::Pass : Tone::Fail;
     const auto banner = bannerLines(word);
@@ -152,7 +152,7 @@ void unavailableBody(Body& b, const Unavailable& u) {
     b.para(b.t("Do not insert media now. Call the security officer if this does not change."), Tone::Warn);
 }
 
-void errorBody(Body& b, const Error& e) {
+void errorBody(Body& b, const NoVerdict& e) {
     b.blank();
     b.para(b.t("The media could not be checked"), Tone::Fail);
     b.blank();
@@ -164,8 +164,8 @@ void errorBody(Body& b, const Error& e) {
 std::string footer(const State& st, const Catalogs& words) {
     const Language& lang = st.language;
     std::vector<std::string> keys;
-    const bool finished = std::holds_alternative<Result>(st.screen) || std::holds_alternative<Refused>(st.screen) ||
-                          std::holds_alternative<Error>(st.screen);
+    const bool finished = std::holds_alternative<Finished>(st.screen) || std::holds_alternative<Refused>(st.screen) ||
+                          std::holds_alternative<NoVerdict>(st.screen);
     if (finished) keys.push_back(words.tr(lang, "[Enter] Next"));
     // The next language, named in itself.
     keys.push_back(concat({"[L] ", words.nameOf(nextLanguage(st))}));
@@ -239,7 +239,7 @@ std::vector<StyledLine> renderStyled(const State& st, int cols, int rows, const 
             else if constexpr (std::is_same_v<T, Identifying>) identifyingBody(b, s);
             else if constexpr (std::is_same_v<T, Refused>) refusedBody(b, s);
             else if constexpr (std::is_same_v<T, Scanning>) scanningBody(b, s);
-            else if constexpr (std::is_same_v<T, Result>) resultBody(b, s);
+            else if constexpr (std::is_same_v<T, Finished>) resultBody(b, s);
             else if constexpr (std::is_same_v<T, Unavailable>) unavailableBody(b, s);
             else errorBody(b, s);
         },

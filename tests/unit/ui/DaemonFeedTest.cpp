@@ -34,22 +34,22 @@ TEST_CASE("The daemon's status lines become the screens of one session, start to
     feed.apply(st, R"(VERDICT {"port":"1-1","ticket_id":"T1","pass":false,"reasons":[{"code":"infected","path":"/p1/a.com","detail":"Eicar"}],"reasons_total":1,"files":10,"bytes":4194304,"printer":true})", 6);
     feed.apply(st, "EVIDENCE 1-1 T1 stored /var/lib/qkiosk/evidence/T1", 6);   // not for staff
     feed.apply(st, "RESULT FAIL 1-1 T1", 6);
-    REQUIRE(std::holds_alternative<Result>(st.screen));
-    auto r = std::get<Result>(st.screen);
+    REQUIRE(std::holds_alternative<Finished>(st.screen));
+    auto r = std::get<Finished>(st.screen);
     CHECK_FALSE(r.pass);
     CHECK(r.ticketId == "T1");
     REQUIRE(r.reasons.size() == 1);
     CHECK(r.reasons[0].path == "/p1/a.com");
     CHECK(r.files == 10);
     feed.apply(st, "PRINT-FAILED T1 ESC/POS printer /dev/usb/lp0: cannot open (the ticket is kept)", 7);
-    CHECK(std::get<Result>(st.screen).ticket == TicketState::Saved);   // in the spool, not on paper
+    CHECK(std::get<Finished>(st.screen).ticket == TicketState::Saved);   // in the spool, not on paper
     feed.apply(st, "PRINTED T0", 7);   // another session's ticket changes nothing here
-    CHECK(std::get<Result>(st.screen).ticket == TicketState::Saved);
+    CHECK(std::get<Finished>(st.screen).ticket == TicketState::Saved);
     feed.apply(st, "PRINTED T1", 7);
-    CHECK(std::get<Result>(st.screen).ticket == TicketState::Printed);
+    CHECK(std::get<Finished>(st.screen).ticket == TicketState::Printed);
     // The engine may be reloaded meanwhile: the result stays until the media is out.
     feed.apply(st, "READY signatures=8712345 version=27432 age_days=0.1", 8);
-    CHECK(std::holds_alternative<Result>(st.screen));
+    CHECK(std::holds_alternative<Finished>(st.screen));
     feed.apply(st, "REMOVED 1-1", 9);
     REQUIRE(std::holds_alternative<Ready>(st.screen));
     CHECK(std::get<Ready>(st.screen).signatureAgeDays == "0.1");
@@ -80,7 +80,7 @@ TEST_CASE("A VERDICT line with fields of unexpected types is read as far as it g
     feed.apply(s, "IDENTIFYING 1-1", 0);
     feed.apply(s, R"(VERDICT {"port":"1-1","ticket_id":7,"pass":"yes","reasons":[{"code":null,"path":3}],"files":-1,"bytes":"x"})", 1);
     feed.apply(s, "RESULT FAIL 1-1 20261127-034324-aa3c0044", 1);
-    const auto* r = std::get_if<Result>(&s.screen);
+    const auto* r = std::get_if<Finished>(&s.screen);
     REQUIRE(r);
     CHECK_FALSE(r->pass);
     CHECK(r->files == 0);

@@ -52,15 +52,15 @@ std::vector<std::pair<std::string, Screen>> examples() {
                              reason("badusb", "/", "interfaces 08:06:50 03:01:01: it is also a keyboard")}}},
         {"scanning", Scanning{12, 25, 1288490, 2621440, "/p1/書類/診療予定/2026/患者一覧_最新版_2026年11月分.xlsx", 12.0, 13.0}},
         {"scanning-start", Scanning{0, 1, 0, 4096, "/p1/handover.txt", 0.2, std::nullopt}},
-        {"result-pass", Result{true, {}, 5, 2560, "20261127-101349-ffd40097", TicketState::Printed, ""}},
+        {"result-pass", Finished{true, {}, 5, 2560, "20261127-101349-ffd40097", TicketState::Printed, ""}},
         {"result-fail",
-         Result{false,
+         Finished{false,
                 {reason("infected", "/p1/書類/attachments.zip!attachments/2026/invoice.com", "Qkiosk.Test.EICAR.UNOFFICIAL"),
                  reason("type-mismatch", "/p1/写真/IMG_0001.jpg", "executable (PE32) named like an image"),
                  reason("blocked-file-type", "/p1/autorun.inf", "autorun.inf is blocked")},
                 6, 3174, "20261127-034324-aa3c0044", TicketState::Saved, ""}},
-        {"result-unsaved", Result{true, {}, 5, 2560, "20261127-101349-ffd40097", TicketState::NotSaved, "there is no spool folder"}},
-        {"error", Error{"/media/stick.img: cannot open: No such file or directory"}},
+        {"result-unsaved", Finished{true, {}, 5, 2560, "20261127-101349-ffd40097", TicketState::NotSaved, "there is no spool folder"}},
+        {"error", NoVerdict{"/media/stick.img: cannot open: No such file or directory"}},
         {"unavailable-starting", Unavailable{true, ""}},
         {"unavailable", Unavailable{false, "cannot reach the kiosk service at /run/qkiosk/ui.sock: Connection refused"}},
     };
@@ -84,7 +84,7 @@ TEST_CASE("Golden 80x24 screens: every state in Japanese and English", "[ui][gol
 
 TEST_CASE("The result screen says PASS or FAIL in words", "[ui]") {
     const auto text = [](bool pass, const Language& lang) {
-        Result r;
+        Finished r;
         r.pass = pass;
         r.ticketId = "t";
         if (!pass) r.reasons = {reason("infected", "/p1/a.com", "EICAR")};
@@ -106,7 +106,7 @@ TEST_CASE("Larger terminals show everything, nothing clipped", "[ui]") {
             checkFits(big, 120, 40);
             // Nothing is cut at this size: every path and detail is there whole.
             const std::string all = joined(big);
-            if (const auto* r = std::get_if<Result>(&screen))
+            if (const auto* r = std::get_if<Finished>(&screen))
                 for (const auto& x : r->reasons) {
                     CHECK(all.find(x.path) != std::string::npos);
                     CHECK(all.find(x.detail) != std::string::npos);
@@ -117,7 +117,7 @@ TEST_CASE("Larger terminals show everything, nothing clipped", "[ui]") {
 }
 
 TEST_CASE("At 80x24 a long path and a long list are shortened, never wrapped", "[ui]") {
-    Result r;
+    Finished r;
     r.pass = false;
     r.ticketId = "20261127-034324-aa3c0044";
     r.ticket = TicketState::Saved;
@@ -161,7 +161,7 @@ TEST_CASE("The progress bar follows the bytes", "[ui]") {
 
 TEST_CASE("Keys become intents; control keys do nothing", "[ui][keys]") {
     State scanning = stateOf(Scanning{}, kJapanese);
-    State result = stateOf(Result{}, kJapanese);
+    State result = stateOf(Finished{}, kJapanese);
     const Key ctrlC{Key::Other, 0}, q{Key::Char, U'q'}, l{Key::Char, U'L'}, enter{Key::Enter, 0};
     SECTION("Ctrl-C, Ctrl-Z, Ctrl-\\ and unknown keys are nothing, everywhere") {
         for (const State* s : {&scanning, &result}) {

@@ -27,7 +27,7 @@ public:
 private:
     double maxAge_;
     double scanStart_ = 0;
-    std::optional<Result> verdict_;          // from the last VERDICT line
+    std::optional<Finished> verdict_;          // from the last VERDICT line
 };
 
 }  // namespace kiosk::ui

@@ -24,7 +24,7 @@ inline const Language kEnglish = "en";
 // `available`; Japanese, the kiosk's default, otherwise.
 Language languageOfLocale(const std::string& localeName, const std::vector<Language>& available);
 
-// One finding in plain words: a DESIGN.md reason code, where, and the detail.
+// One finding in plain words: a reason code (docs/design.md), where, and the detail.
 struct ReasonLine {
     std::string code;      // "infected", "badusb", …
     std::string path;      // "/p1/a.zip!b.exe"; "/" or "" for the whole device
@@ -62,7 +62,8 @@ enum class TicketState {
     NotSaved,    // the id only: no spool or no kiosk key (ticketNote says why)
 };
 
-struct Result {
+// The scan is over: PASS or FAIL, and the ticket.
+struct Finished {
     bool pass = false;
     std::vector<ReasonLine> reasons;
     std::uint64_t files = 0, bytes = 0;
@@ -72,7 +73,7 @@ struct Result {
 };
 
 // No verdict could be reached (unreadable image, signatures do not load).
-struct Error {
+struct NoVerdict {
     std::string message;             // one line from the system, in English
 };
 
@@ -83,7 +84,7 @@ struct Unavailable {
     std::string detail;              // why, from the system, in English ("" while starting)
 };
 
-using Screen = std::variant<Ready, Identifying, Refused, Scanning, Result, Error, Unavailable>;
+using Screen = std::variant<Ready, Identifying, Refused, Scanning, Finished, NoVerdict, Unavailable>;
 
 // The state of the whole terminal: the screen and the language it is shown in.
 struct State {
