@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "kiosk/evidence/Evidence.h"
+#include "kiosk/session/ReaderLink.h"
 #include "kiosk/session/SessionState.h"
+#include "kiosk/session/WorkerLink.h"
 #include "kiosk/files/HashedCopy.h"
 #include "kiosk/model/Manifest.h"
 #include "kiosk/files/PrivateTempDir.h"
@@ -32,18 +34,6 @@ namespace {
 
 using proto::ReasonCode;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::uint32_t kInflightFiles = 64;
-
-// How a worker ended, in words an officer can act on.
-std::string explainEnd(const std::string& how, const WorkerLimits& limits) {
-    if (how.find("signal 24 ") != std::string::npos)
-        return how + ": it exceeded its CPU time limit of " + std::to_string(limits.cpuSeconds) + " s";
-    if (how.find("signal 31 ") != std::string::npos) return how + ": the sandbox stopped a forbidden system call";
-    if (how.find("signal 6 ") != std::string::npos) return how + ": it aborted, possibly out of memory (limit " + humanBytes(limits.memoryBytes) + ")";
-    if (how == "exited with status 3") return how + ": it could not enter its sandbox";
-    return how;
-}
 
 std::string baseName(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -81,30 +71,8 @@ Result<Report> ScanSession::run(Media& media) {
         if (!worker) return worker.error();
         scanner.emplace(std::move(*worker));
     }
-    std::vector<std::string> readerArgs;
-    {
-        sandbox::Spec spec;
-        spec.uid = limits->uid;
-        spec.gid = limits->gid;
-        // The reader maps one file at a time while it copies it; what libtsk
-        // needs besides is small, unless a hostile filesystem makes it
-        // allocate what its metadata claims (fuzz_media_reader found 1.8 GB
-        // for a 75 KB ext4 image).
-        spec.memoryBytes = options_.sandbox.memoryLimit ? limits->memoryBytes : (512ull << 20) + s.maxFileSize;
-        spec.cpuSeconds = limits->cpuSeconds;
-        spec.maxFileBytes = s.maxFileSize;   // its memfds: one per file, never larger
-        readerArgs = sandbox::toOptions(spec);
-    }
-    auto reader = WorkerProcess::start(workerPath("qkiosk-reader"), readerArgs);
+    auto reader = ReaderLink::start(media, s, options_.sandbox, *limits, scanning);
     if (!reader) return reader.error();
-
-    // The reader gets its own descriptor of the media, read-only, and nothing else.
-    const std::uint32_t scanThreads = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
-    // Without a scanner no content is sent: every file is only hashed (its "scan limit" is 0).
-    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, scanning ? s.maxFileSize : 0, s.inflightBytes, kInflightFiles,
-                                                             std::min(scanThreads, kInflightFiles), s.maxImageDepth,
-                                                             s.maxImageBytes, media.sectorSize}),
-                              UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
 
     SessionState c(s, !scanning);
     Progress progress;
@@ -118,14 +86,6 @@ Result<Report> ScanSession::run(Media& media) {
     auto lastWord = Clock::now();
     const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
 
-    auto endReader = [&] {
-        reader->kill();
-        reader->channel().close();
-    };
-    auto stopReader = [&](ReasonCode code, const std::string& why) {
-        endReader();
-        c.stopReader(code, why);
-    };
     auto endScanner = [&] {
         if (scanner) {
             scanner->kill();
@@ -137,20 +97,18 @@ Result<Report> ScanSession::run(Media& media) {
     // and the reader would wait for acknowledgements forever. End both.
     auto scannerGone = [&](const std::string& why) {
         endScanner();
-        if (c.scannerGone(why)) endReader();
+        if (c.scannerGone(why)) reader->end();
     };
     // A broken channel usually means the worker died: say how, rather than
     // blaming its messages. Only a worker still running is misbehaving.
     auto explain = [&](auto& w, const std::string& name, const std::string& error) {
-        if (auto how = w.waitFor(std::chrono::milliseconds(500)))
-            return name + " stopped (" + (how->empty() ? std::string("exited early") : explainEnd(*how, *limits)) + ")";
+        if (auto how = w.waitFor(std::chrono::milliseconds(500))) return name + " stopped (" + explainEarlyEnd(*how, *limits) + ")";
         return name + " sent an invalid frame: " + error;
     };
 
     for (;;) {
         if (c.finished()) break;
-        if (auto st = reader->channel().flush(); !st && c.readerReading())
-            stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", st.error().message) + " before the end of the media");
+        reader->flush(c);
         if (auto st = scanning ? scanner->channel().flush() : Status{}; !st && c.scannerOpen()) {
             scannerGone(explain(*scanner, "the scanner", st.error().message));
             continue;
@@ -167,101 +125,43 @@ Result<Report> ScanSession::run(Media& media) {
             return makeError(std::string("poll: ") + std::strerror(errno));
         }
         if (n == 0) {
-            if (c.stalled(s.stallTimeoutSeconds)) endReader();
+            if (c.stalled(s.stallTimeoutSeconds)) reader->end();
             if (scanning) endScanner();
             break;
         }
 
         if (c.readerOpen() && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             lastWord = Clock::now();
-            auto r = reader->channel().receive();
-            if (!r) {
-                stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", r.error().message));
-            } else if (!r->has_value()) {
-                reader->channel().close();
-                const auto how = reader->wait();
-                c.readerHungUp("media reader stopped before the end of the media (" +
-                               (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
-            } else if (!c.readerIsSandboxed()) {
-                auto sb = (**r).frame.type == proto::MsgType::Sandboxed ? proto::decodeSandboxed((**r).frame)
-                                                                         : Result<proto::Sandboxed>(makeError("it did not say it is sandboxed"));
-                if (sb) {
-                    c.readerSandboxed();
-                    report.sandbox["reader"] = sb->summary;
+            auto file = reader->take(c, report.sandbox);
+            if (file) {
+                const auto& e = file->entry;
+                const FileRecord record{e.path, e.size, toHex(e.sha256), ""};
+                const bool scan = file->fate == FileFate::Scan;
+                if (options_.evidence && scan) {
+                    held.emplace(e.id, Held{UniqueFd(::fcntl(file->content.get(), F_DUPFD_CLOEXEC, 3)), record,
+                                            c.evidenceSince(file->reasonsBefore)});
+                } else if (options_.evidence && c.evidenceSince(file->reasonsBefore)) {
+                    // Found by its name alone (empty, or over the scan limit): no content to hold.
+                    if (auto kept = options_.evidence->keep(-1, record); !kept)
+                        c.reason(ReasonCode::ReadError, e.path, kept.error().message);
+                }
+                ++progress.filesSeen;
+                progress.bytesSeen += e.size;
+                progress.currentPath = e.path;
+                if (scan && options_.keep && options_.keep(e.path)) {
+                    auto kept = copyToNewFile(file->content.get(), e.size, e.path, options_.keepDir + "/" + baseName(e.path), 0600);
+                    if (!kept) c.reason(ReasonCode::ReadError, e.path, kept.error().message);
+                    else if (toHex(*kept) != record.sha256)
+                        c.reason(ReasonCode::ReadError, e.path, "the copy does not match the SHA-256 the media reader reported");
+                }
+                if (scan) {
+                    scanner->channel().enqueue(proto::encode(proto::ScanRequest{e.id, e.size, baseName(e.path), e.media}),
+                                               std::move(file->content));
                 } else {
-                    stopReader(ReasonCode::Unscannable, "media reader refused: " + sb.error().message);
+                    ++progress.filesDone;
+                    progress.bytesDone += e.size;
                 }
-            } else {
-                auto& msg = **r;
-                Status st{};
-                switch (msg.frame.type) {
-                    case proto::MsgType::Partition: {
-                        auto p = proto::decodePartition(msg.frame);
-                        st = p ? c.partition(*p) : Status(p.error());
-                        break;
-                    }
-                    case proto::MsgType::FileEntry: {
-                        auto e = proto::decodeFileEntry(msg.frame);
-                        if (!e) {
-                            st = e.error();
-                            break;
-                        }
-                        const auto reasonsBefore = c.reasonCount();
-                        auto toScan = c.file(*e, msg.fd.valid());
-                        if (!toScan) {
-                            st = toScan.error();
-                            break;
-                        }
-                        const FileRecord record{e->path, e->size, toHex(e->sha256), ""};
-                        const bool scan = *toScan == FileFate::Scan;
-                        if (options_.evidence && scan) {
-                            held.emplace(e->id, Held{UniqueFd(::fcntl(msg.fd.get(), F_DUPFD_CLOEXEC, 3)), record,
-                                                     c.evidenceSince(reasonsBefore)});
-                        } else if (options_.evidence && c.evidenceSince(reasonsBefore)) {
-                            // Found by its name alone (empty, or over the scan limit): no content to hold.
-                            if (auto kept = options_.evidence->keep(-1, record); !kept)
-                                c.reason(ReasonCode::ReadError, e->path, kept.error().message);
-                        }
-                        ++progress.filesSeen;
-                        progress.bytesSeen += e->size;
-                        progress.currentPath = e->path;
-                        if (scan && options_.keep && options_.keep(e->path)) {
-                            auto kept = copyToNewFile(msg.fd.get(), e->size, e->path, options_.keepDir + "/" + baseName(e->path), 0600);
-                            if (!kept) c.reason(ReasonCode::ReadError, e->path, kept.error().message);
-                            else if (toHex(*kept) != record.sha256)
-                                c.reason(ReasonCode::ReadError, e->path, "the copy does not match the SHA-256 the media reader reported");
-                        }
-                        if (scan) {
-                            scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path), e->media}),
-                                                       std::move(msg.fd));
-                        } else {
-                            ++progress.filesDone;
-                            progress.bytesDone += e->size;
-                        }
-                        if (progress_) progress_(progress);
-                        break;
-                    }
-                    case proto::MsgType::Finding: {
-                        auto f = proto::decodeFinding(msg.frame);
-                        if (f) c.reason(f->code, f->path, f->detail);
-                        else st = f.error();
-                        break;
-                    }
-                    case proto::MsgType::ReaderDone: {
-                        auto d = proto::decodeReaderDone(msg.frame);
-                        st = d ? c.readerFinished(d->files) : Status(d.error());
-                        // The last message: hanging up lets the reader exit.
-                        if (st) reader->channel().close();
-                        break;
-                    }
-                    case proto::MsgType::Fatal: {
-                        auto f = proto::decodeFatal(msg.frame);
-                        stopReader(ReasonCode::ReadError, "media reader failed: " + (f ? f->message : f.error().message));
-                        break;
-                    }
-                    default: st = makeError("unexpected message type"); break;
-                }
-                if (!st) stopReader(ReasonCode::ReadError, "media reader sent an invalid message: " + st.error().message);
+                if (progress_) progress_(progress);
             }
         }
 
@@ -272,7 +172,7 @@ Result<Report> ScanSession::run(Media& media) {
                 scanner->channel().close();
                 if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
                 const auto how = scanner->wait();
-                scannerGone("the scanner stopped (" + (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
+                scannerGone("the scanner stopped (" + explainEarlyEnd(how, *limits) + ")");
                 continue;
             }
             auto& msg = **r;
@@ -304,7 +204,7 @@ Result<Report> ScanSession::run(Media& media) {
                         ++progress.filesDone;
                         progress.bytesDone += size;
                         if (progress_) progress_(progress);
-                        if (c.readerReading()) reader->channel().enqueue(proto::encode(proto::FileAck{res->id}));
+                        if (c.readerReading()) reader->acknowledge(res->id);
                     }
                 } else {
                     st = res.error();
@@ -321,9 +221,7 @@ Result<Report> ScanSession::run(Media& media) {
 
     // Tell the scanner there is no more work, then collect both workers.
     if (scanner) scanner->channel().close();
-    reader->channel().close();
-    if (const auto how = reader->wait(); !how.empty() && c.readerDone())
-        c.reason(ReasonCode::Unscannable, "/", "media reader " + explainEnd(how, *limits));
+    reader->collect(c);
     if (const auto how = scanner ? scanner->wait() : std::string(); !how.empty() && c.scannerOpen())
         c.reason(ReasonCode::Unscannable, "/", "the scanner " + explainEnd(how, *limits));
 
