@@ -18,6 +18,7 @@
 
 #include "kiosk/evidence/Evidence.h"
 #include "kiosk/session/ReaderLink.h"
+#include "kiosk/session/ScannerLink.h"
 #include "kiosk/session/SessionState.h"
 #include "kiosk/session/WorkerLink.h"
 #include "kiosk/files/HashedCopy.h"
@@ -61,13 +62,13 @@ Result<Report> ScanSession::run(Media& media) {
     // (for the sandboxed worker's user) and removes: a scanner that is killed
     // cannot leave files in RAM behind.
     std::optional<PrivateTempDir> tmp;
-    std::optional<ScanWorker> scanner;
+    std::optional<ScannerLink> scanner;
     if (scanning) {
         report.engine = options_.scanner->engine();
         auto dir = PrivateTempDir::create(s.tempDir, "qkiosk-scan-", limits->uid, limits->gid);
         if (!dir) return dir.error();
         tmp.emplace(std::move(*dir));
-        auto worker = options_.scanner->openSession(s, *limits, tmp->path());
+        auto worker = ScannerLink::open(*options_.scanner, s, *limits, tmp->path());
         if (!worker) return worker.error();
         scanner.emplace(std::move(*worker));
     }
@@ -87,10 +88,7 @@ Result<Report> ScanSession::run(Media& media) {
     const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
 
     auto endScanner = [&] {
-        if (scanner) {
-            scanner->kill();
-            scanner->channel().close();
-        }
+        if (scanner) scanner->end();
         held.clear();
     };
     // The scanner is gone or unusable: nothing sent to it will be answered,
@@ -99,18 +97,12 @@ Result<Report> ScanSession::run(Media& media) {
         endScanner();
         if (c.scannerGone(why)) reader->end();
     };
-    // A broken channel usually means the worker died: say how, rather than
-    // blaming its messages. Only a worker still running is misbehaving.
-    auto explain = [&](auto& w, const std::string& name, const std::string& error) {
-        if (auto how = w.waitFor(std::chrono::milliseconds(500))) return name + " stopped (" + explainEarlyEnd(*how, *limits) + ")";
-        return name + " sent an invalid frame: " + error;
-    };
 
     for (;;) {
         if (c.finished()) break;
         reader->flush(c);
-        if (auto st = scanning ? scanner->channel().flush() : Status{}; !st && c.scannerOpen()) {
-            scannerGone(explain(*scanner, "the scanner", st.error().message));
+        if (const auto why = scanning ? scanner->flush(c) : std::string(); !why.empty()) {
+            scannerGone(why);
             continue;
         }
 
@@ -155,8 +147,7 @@ Result<Report> ScanSession::run(Media& media) {
                         c.reason(ReasonCode::ReadError, e.path, "the copy does not match the SHA-256 the media reader reported");
                 }
                 if (scan) {
-                    scanner->channel().enqueue(proto::encode(proto::ScanRequest{e.id, e.size, baseName(e.path), e.media}),
-                                               std::move(file->content));
+                    scanner->send(e, baseName(e.path), std::move(file->content));
                 } else {
                     ++progress.filesDone;
                     progress.bytesDone += e.size;
@@ -167,63 +158,29 @@ Result<Report> ScanSession::run(Media& media) {
 
         if (c.scannerOpen() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             lastWord = Clock::now();
-            auto r = scanner->channel().receive();
-            if (!r || !r->has_value()) {
-                scanner->channel().close();
-                if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
-                const auto how = scanner->wait();
-                scannerGone("the scanner stopped (" + explainEarlyEnd(how, *limits) + ")");
-                continue;
-            }
-            auto& msg = **r;
-            Status st{};
-            if (msg.fd.valid()) {
-                st = makeError("scanner sent a descriptor");
-            } else if (msg.frame.type == proto::MsgType::Sandboxed && !c.scannerIsReady()) {
-                auto sb = proto::decodeSandboxed(msg.frame);
-                if (sb) {
-                    c.scannerReady();
-                    report.sandbox["scanner"] = sb->summary;
-                } else {
-                    st = sb.error();
+            const auto word = scanner->take(c, report.sandbox);
+            if (word.kind == ScannerWord::Kind::Gone) {
+                scannerGone(word.why);
+            } else if (word.kind == ScannerWord::Kind::Answer) {
+                if (auto h = held.find(word.id); h != held.end()) {
+                    // Kept as evidence if it has a finding; let go of it at once if not.
+                    if (h->second.flagged || c.evidenceSince(word.reasonsBefore))
+                        if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
+                            c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
+                    held.erase(h);
                 }
-            } else if (msg.frame.type == proto::MsgType::ScanResult && c.scannerIsReady()) {
-                auto res = proto::decodeScanResult(msg.frame);
-                if (res) {
-                    const auto reasonsBefore = c.reasonCount();
-                    const auto size = c.pendingSize(res->id);
-                    st = c.result(*res);
-                    if (auto h = held.find(res->id); st && h != held.end()) {
-                        // Kept as evidence if it has a finding; let go of it at once if not.
-                        if (h->second.flagged || c.evidenceSince(reasonsBefore))
-                            if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
-                                c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
-                        held.erase(h);
-                    }
-                    if (st) {
-                        ++progress.filesDone;
-                        progress.bytesDone += size;
-                        if (progress_) progress_(progress);
-                        if (c.readerReading()) reader->acknowledge(res->id);
-                    }
-                } else {
-                    st = res.error();
-                }
-            } else if (msg.frame.type == proto::MsgType::Fatal) {
-                auto f = proto::decodeFatal(msg.frame);
-                st = makeError("scanner failed: " + (f ? f->message : f.error().message));
-            } else {
-                st = makeError("unexpected message type " + std::to_string(static_cast<int>(msg.frame.type)));
+                ++progress.filesDone;
+                progress.bytesDone += word.size;
+                if (progress_) progress_(progress);
+                if (c.readerReading()) reader->acknowledge(word.id);
             }
-            if (!st) scannerGone(st.error().message);
         }
     }
 
     // Tell the scanner there is no more work, then collect both workers.
-    if (scanner) scanner->channel().close();
+    if (scanner) scanner->hangUp();
     reader->collect(c);
-    if (const auto how = scanner ? scanner->wait() : std::string(); !how.empty() && c.scannerOpen())
-        c.reason(ReasonCode::Unscannable, "/", "the scanner " + explainEnd(how, *limits));
+    if (scanner) scanner->collect(c);
 
     // Current signatures are part of "scanned": old ones cannot PASS.
     c.requireFreshSignatures(report.engine, options_.maxSignatureAgeDays);

@@ -6,28 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "FakeWorker.h"
 #include "kiosk/session/ReaderLink.h"
 
 using namespace kiosk;
 using proto::ReasonCode;
 
 namespace {
-
-// A reader that is a socket pair: the test holds the other end, and says how it ended.
-class FakeWorker final : public Worker {
-public:
-    FakeWorker(UniqueFd end, bool* killed, std::optional<std::string> ended)
-        : channel_(std::move(end)), killed_(killed), ended_(std::move(ended)) {}
-    proto::Channel& channel() override { return channel_; }
-    void kill() override { *killed_ = true; }
-    std::string wait() override { return ended_.value_or("killed by signal 9 (Killed)"); }
-    std::optional<std::string> waitFor(std::chrono::milliseconds) override { return ended_; }
-
-private:
-    proto::Channel channel_;
-    bool* killed_;
-    std::optional<std::string> ended_;
-};
 
 struct Bench {
     explicit Bench(std::optional<std::string> ended = std::string()) {
@@ -51,12 +36,6 @@ struct Bench {
     std::optional<ReaderLink> link;
     std::optional<proto::Channel> reader;
 };
-
-bool hasReason(const Report& r, ReasonCode code, const std::string& path, const std::string& detailPart) {
-    for (const auto& x : r.reasons)
-        if (x.code == code && x.path == path && x.detail.find(detailPart) != std::string::npos) return true;
-    return false;
-}
 
 proto::FileEntry fileEntry(std::uint64_t id, std::string path, proto::Content content) {
     proto::FileEntry e;
