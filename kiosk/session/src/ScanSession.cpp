@@ -17,7 +17,10 @@
 #include <thread>
 
 #include "kiosk/evidence/Evidence.h"
-#include "kiosk/session/FileTypePolicy.h"
+#include "kiosk/session/ReaderLink.h"
+#include "kiosk/session/ScannerLink.h"
+#include "kiosk/session/SessionState.h"
+#include "kiosk/session/WorkerLink.h"
 #include "kiosk/files/HashedCopy.h"
 #include "kiosk/model/Manifest.h"
 #include "kiosk/files/PrivateTempDir.h"
@@ -32,144 +35,6 @@ namespace {
 
 using proto::ReasonCode;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::uint32_t kInflightFiles = 64;
-
-struct PendingFile {
-    std::string path;
-    std::uint64_t size = 0;
-    std::string sha256;
-};
-
-// Everything the session learns, turned into a Report at the end.
-class Collector {
-public:
-    // `manifestOnly`: the files are hashed, not scanned; only what kept the
-    // media from being read completely is a reason.
-    Collector(const ScanSettings& s, bool manifestOnly)
-        : policy_(s.blockedNames, s.deceptiveNames), settings_(s), manifestOnly_(manifestOnly) {}
-
-    void reason(ReasonCode code, std::string path, std::string detail) {
-        reasons_.push_back(Reason{code, std::move(path), std::move(detail)});
-    }
-
-    Status partition(const proto::Partition& p) {
-        if (p.id != partitionPaths_.size() + 1) return makeError("partition ids out of order");
-        for (const auto& [id, path] : partitionPaths_)
-            if (path == p.path) return makeError("partition " + p.path + " reported twice");
-        partitionPaths_[p.id] = p.path;
-        partitions_.push_back(PartitionInfo{p.index, p.path, p.scheme, p.fs, p.label, p.offset, p.length});
-        return {};
-    }
-
-    // Validates a file announcement; returns whether its content goes to the scanner.
-    Result<bool> file(const proto::FileEntry& e, bool hasFd) {
-        const auto part = partitionPaths_.find(e.partition);
-        if (part == partitionPaths_.end()) return makeError("file in an unannounced partition");
-        const std::string& prefix = part->second;
-        if (!e.path.starts_with(prefix) || e.path.size() == prefix.size()) return makeError("file path outside its partition");
-        if (e.id <= lastId_) return makeError("file ids out of order");
-        lastId_ = e.id;
-        if (hasFd != (e.content == proto::Content::Attached)) return makeError("content descriptor missing or unexpected");
-
-        FileRecord rec{e.path, e.size, toHex(e.sha256), ""};
-        if (!manifestOnly_)
-            if (auto d = policy_.checkDeception(e.path)) reason(d->code, e.path, d->detail);
-        if (manifestOnly_) {
-            if (e.content == proto::Content::Attached) return makeError("file content sent although nothing is scanned");
-        } else if (e.content == proto::Content::TooLarge) {
-            // A disk image the reader opens is scanned through its own files, which follow.
-            if (!e.media)
-                reason(ReasonCode::Unscannable, e.path,
-                       "file of " + humanBytes(e.size) + " exceeds the scan limit of " + humanBytes(settings_.maxFileSize));
-            if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
-        } else if (e.content == proto::Content::Empty) {
-            if (auto t = policy_.checkName(e.path)) reason(t->code, e.path, t->detail);
-            ++filesScanned_;
-        } else {
-            pending_[e.id] = PendingFile{e.path, e.size, rec.sha256};
-            fileIndex_[e.id] = files_.size();
-        }
-        files_.push_back(std::move(rec));
-        return e.content == proto::Content::Attached;
-    }
-
-    Status result(const proto::ScanResult& r) {
-        auto it = pending_.find(r.id);
-        if (it == pending_.end()) return makeError("result for a file that was not sent");
-        const PendingFile f = it->second;
-        pending_.erase(it);
-        files_[fileIndex_[r.id]].mime = r.mime;
-        for (const auto& h : r.hits) {
-            const std::string where = h.member.empty() ? f.path : f.path + "!" + h.member;
-            reason(h.kind == proto::Verdict::Infected ? ReasonCode::Infected : ReasonCode::Unscannable, where, h.detail);
-        }
-        if (r.verdict() != proto::Verdict::Unscannable) {
-            ++filesScanned_;
-            bytesScanned_ += f.size;
-        }
-        if (auto t = policy_.check(f.path, r.mime)) reason(t->code, f.path, t->detail);
-        return {};
-    }
-
-    // Whatever was sent but never answered cannot pass.
-    void abandonPending(const std::string& why) {
-        for (const auto& [id, f] : pending_) reason(ReasonCode::Unscannable, f.path, why);
-        pending_.clear();
-    }
-
-    bool hasPending() const { return !pending_.empty(); }
-    // The size of a file sent to the scanner and not answered yet (0 if none).
-    std::uint64_t pendingSize(std::uint64_t id) const {
-        const auto it = pending_.find(id);
-        return it == pending_.end() ? 0 : it->second.size;
-    }
-    std::size_t reasonCount() const { return reasons_.size(); }
-    // Whether a finding that calls for evidence was recorded after the first `from` reasons.
-    bool evidenceSince(std::size_t from) const {
-        return std::any_of(reasons_.begin() + static_cast<std::ptrdiff_t>(from), reasons_.end(),
-                           [](const Reason& r) { return isEvidenceFinding(r.code); });
-    }
-    std::size_t fileCount() const { return files_.size(); }
-
-    Report finish(Report r) {
-        std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
-        std::stable_sort(reasons_.begin(), reasons_.end(), [](const Reason& a, const Reason& b) {
-            return a.path != b.path ? a.path < b.path : a.code < b.code;
-        });
-        r.manifestSha256 = manifestSha256(files_);
-        r.files = std::move(files_);
-        r.partitions = std::move(partitions_);
-        r.reasons = std::move(reasons_);
-        r.filesScanned = filesScanned_;
-        r.bytesScanned = bytesScanned_;
-        r.pass = r.reasons.empty();
-        return r;
-    }
-
-private:
-    FileTypePolicy policy_;
-    ScanSettings settings_;
-    bool manifestOnly_ = false;
-    std::vector<Reason> reasons_;
-    std::vector<PartitionInfo> partitions_;
-    std::map<std::uint32_t, std::string> partitionPaths_;   // Partition::id -> its path
-    std::vector<FileRecord> files_;
-    std::map<std::uint64_t, PendingFile> pending_;
-    std::map<std::uint64_t, std::size_t> fileIndex_;
-    std::uint64_t lastId_ = 0;
-    std::uint64_t filesScanned_ = 0, bytesScanned_ = 0;
-};
-
-// How a worker ended, in words an officer can act on.
-std::string explainEnd(const std::string& how, const WorkerLimits& limits) {
-    if (how.find("signal 24 ") != std::string::npos)
-        return how + ": it exceeded its CPU time limit of " + std::to_string(limits.cpuSeconds) + " s";
-    if (how.find("signal 31 ") != std::string::npos) return how + ": the sandbox stopped a forbidden system call";
-    if (how.find("signal 6 ") != std::string::npos) return how + ": it aborted, possibly out of memory (limit " + humanBytes(limits.memoryBytes) + ")";
-    if (how == "exited with status 3") return how + ": it could not enter its sandbox";
-    return how;
-}
 
 std::string baseName(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -197,42 +62,20 @@ Result<Report> ScanSession::run(Media& media) {
     // (for the sandboxed worker's user) and removes: a scanner that is killed
     // cannot leave files in RAM behind.
     std::optional<PrivateTempDir> tmp;
-    std::optional<ScanWorker> scanner;
+    std::optional<ScannerLink> scanner;
     if (scanning) {
         report.engine = options_.scanner->engine();
         auto dir = PrivateTempDir::create(s.tempDir, "qkiosk-scan-", limits->uid, limits->gid);
         if (!dir) return dir.error();
         tmp.emplace(std::move(*dir));
-        auto worker = options_.scanner->openSession(s, *limits, tmp->path());
+        auto worker = ScannerLink::open(*options_.scanner, s, *limits, tmp->path());
         if (!worker) return worker.error();
         scanner.emplace(std::move(*worker));
     }
-    std::vector<std::string> readerArgs;
-    {
-        sandbox::Spec spec;
-        spec.uid = limits->uid;
-        spec.gid = limits->gid;
-        // The reader maps one file at a time while it copies it; what libtsk
-        // needs besides is small, unless a hostile filesystem makes it
-        // allocate what its metadata claims (fuzz_media_reader found 1.8 GB
-        // for a 75 KB ext4 image).
-        spec.memoryBytes = options_.sandbox.memoryLimit ? limits->memoryBytes : (512ull << 20) + s.maxFileSize;
-        spec.cpuSeconds = limits->cpuSeconds;
-        spec.maxFileBytes = s.maxFileSize;   // its memfds: one per file, never larger
-        readerArgs = sandbox::toOptions(spec);
-    }
-    auto reader = WorkerProcess::start(workerPath("qkiosk-reader"), readerArgs);
+    auto reader = ReaderLink::start(media, s, options_.sandbox, *limits, scanning);
     if (!reader) return reader.error();
 
-    // The reader gets its own descriptor of the media, read-only, and nothing else.
-    const std::uint32_t scanThreads = s.threads ? s.threads : std::max(1u, std::thread::hardware_concurrency());
-    // Without a scanner no content is sent: every file is only hashed (its "scan limit" is 0).
-    reader->channel().enqueue(proto::encode(proto::ReadStart{media.size, scanning ? s.maxFileSize : 0, s.inflightBytes, kInflightFiles,
-                                                             std::min(scanThreads, kInflightFiles), s.maxImageDepth,
-                                                             s.maxImageBytes, media.sectorSize}),
-                              UniqueFd(::fcntl(media.fd.get(), F_DUPFD_CLOEXEC, 3)));
-
-    Collector c(s, !scanning);
+    SessionState c(s, !scanning);
     Progress progress;
     // With evidence on: each file's content while its scan result is pending.
     struct Held {
@@ -241,53 +84,31 @@ Result<Report> ScanSession::run(Media& media) {
         bool flagged = false;   // its name alone already calls for evidence (deceptive-name)
     };
     std::map<std::uint64_t, Held> held;
-    // Each worker's first message says it is sandboxed; nothing else is taken before it.
-    bool readerOpen = true, readerDone = false, readerSandboxed = false, scannerOpen = scanning, scannerReady = false;
     auto lastWord = Clock::now();
     const auto stall = std::chrono::seconds(s.stallTimeoutSeconds);
 
-    auto stopReader = [&](ReasonCode code, const std::string& why) {
-        reader->kill();
-        reader->channel().close();
-        readerOpen = false;
-        c.reason(code, "/", why);
+    auto endScanner = [&] {
+        if (scanner) scanner->end();
+        held.clear();
     };
     // The scanner is gone or unusable: nothing sent to it will be answered,
     // and the reader would wait for acknowledgements forever. End both.
     auto scannerGone = [&](const std::string& why) {
-        if (scanner) {
-            scanner->kill();
-            scanner->channel().close();
-        }
-        scannerOpen = false;
-        c.reason(ReasonCode::Unscannable, "/", why);
-        c.abandonPending("not scanned: the scanner stopped");
-        held.clear();
-        if (readerOpen && !readerDone) stopReader(ReasonCode::Unscannable, "scan stopped: " + why);
-    };
-    // A broken channel usually means the worker died: say how, rather than
-    // blaming its messages. Only a worker still running is misbehaving.
-    auto explain = [&](auto& w, const std::string& name, const std::string& error) {
-        if (auto how = w.waitFor(std::chrono::milliseconds(500)))
-            return name + " stopped (" + (how->empty() ? std::string("exited early") : explainEnd(*how, *limits)) + ")";
-        return name + " sent an invalid frame: " + error;
+        endScanner();
+        if (c.scannerGone(why)) reader->end();
     };
 
     for (;;) {
-        // Done when the media is read, every file answered, and the engine is
-        // known (the report names the signatures even for an empty stick).
-        const bool finished = (readerDone || !readerOpen) && !c.hasPending() && (scannerReady || !scannerOpen);
-        if (finished) break;
-        if (auto st = reader->channel().flush(); !st && readerOpen && !readerDone)
-            stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", st.error().message) + " before the end of the media");
-        if (auto st = scanning ? scanner->channel().flush() : Status{}; !st && scannerOpen) {
-            scannerGone(explain(*scanner, "the scanner", st.error().message));
+        if (c.finished()) break;
+        reader->flush(c);
+        if (const auto why = scanning ? scanner->flush(c) : std::string(); !why.empty()) {
+            scannerGone(why);
             continue;
         }
 
         pollfd fds[2] = {{-1, 0, 0}, {-1, 0, 0}};
-        if (readerOpen) fds[0] = {reader->channel().fd(), static_cast<short>(POLLIN | (reader->channel().hasPending() ? POLLOUT : 0)), 0};
-        if (scannerOpen) fds[1] = {scanner->channel().fd(), static_cast<short>(POLLIN | (scanner->channel().hasPending() ? POLLOUT : 0)), 0};
+        if (c.readerOpen()) fds[0] = {reader->channel().fd(), static_cast<short>(POLLIN | (reader->channel().hasPending() ? POLLOUT : 0)), 0};
+        if (c.scannerOpen()) fds[1] = {scanner->channel().fd(), static_cast<short>(POLLIN | (scanner->channel().hasPending() ? POLLOUT : 0)), 0};
         const auto left = stall - (Clock::now() - lastWord);
         const int timeoutMs = static_cast<int>(std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
         const int n = ::poll(fds, 2, timeoutMs);
@@ -296,188 +117,73 @@ Result<Report> ScanSession::run(Media& media) {
             return makeError(std::string("poll: ") + std::strerror(errno));
         }
         if (n == 0) {
-            const std::string why = "no progress for " + std::to_string(s.stallTimeoutSeconds) + " s: the scan was stopped";
-            if (readerOpen && !readerDone) stopReader(ReasonCode::ReadError, "media reader stalled: " + why);
-            if (scanning) scannerGone(why);
+            if (c.stalled(s.stallTimeoutSeconds)) reader->end();
+            if (scanning) endScanner();
             break;
         }
 
-        if (readerOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (c.readerOpen() && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             lastWord = Clock::now();
-            auto r = reader->channel().receive();
-            if (!r) {
-                stopReader(ReasonCode::Unscannable, explain(*reader, "media reader", r.error().message));
-            } else if (!r->has_value()) {
-                reader->channel().close();
-                readerOpen = false;
-                if (!readerDone) {
-                    const auto how = reader->wait();
-                    c.reason(ReasonCode::Unscannable, "/", "media reader stopped before the end of the media (" +
-                                                               (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
+            auto file = reader->take(c, report.sandbox);
+            if (file) {
+                const auto& e = file->entry;
+                const FileRecord record{e.path, e.size, toHex(e.sha256), ""};
+                const bool scan = file->fate == FileFate::Scan;
+                if (options_.evidence && scan) {
+                    held.emplace(e.id, Held{UniqueFd(::fcntl(file->content.get(), F_DUPFD_CLOEXEC, 3)), record,
+                                            c.evidenceSince(file->reasonsBefore)});
+                } else if (options_.evidence && c.evidenceSince(file->reasonsBefore)) {
+                    // Found by its name alone (empty, or over the scan limit): no content to hold.
+                    if (auto kept = options_.evidence->keep(-1, record); !kept)
+                        c.reason(ReasonCode::ReadError, e.path, kept.error().message);
                 }
-            } else if (!readerSandboxed) {
-                auto sb = (**r).frame.type == proto::MsgType::Sandboxed ? proto::decodeSandboxed((**r).frame)
-                                                                         : Result<proto::Sandboxed>(makeError("it did not say it is sandboxed"));
-                if (sb) {
-                    readerSandboxed = true;
-                    report.sandbox["reader"] = sb->summary;
+                ++progress.filesSeen;
+                progress.bytesSeen += e.size;
+                progress.currentPath = e.path;
+                if (scan && options_.keep && options_.keep(e.path)) {
+                    auto kept = copyToNewFile(file->content.get(), e.size, e.path, options_.keepDir + "/" + baseName(e.path), 0600);
+                    if (!kept) c.reason(ReasonCode::ReadError, e.path, kept.error().message);
+                    else if (toHex(*kept) != record.sha256)
+                        c.reason(ReasonCode::ReadError, e.path, "the copy does not match the SHA-256 the media reader reported");
+                }
+                if (scan) {
+                    scanner->send(e, baseName(e.path), std::move(file->content));
                 } else {
-                    stopReader(ReasonCode::Unscannable, "media reader refused: " + sb.error().message);
+                    ++progress.filesDone;
+                    progress.bytesDone += e.size;
                 }
-            } else {
-                auto& msg = **r;
-                Status st{};
-                switch (msg.frame.type) {
-                    case proto::MsgType::Partition: {
-                        auto p = proto::decodePartition(msg.frame);
-                        st = p ? c.partition(*p) : Status(p.error());
-                        break;
-                    }
-                    case proto::MsgType::FileEntry: {
-                        auto e = proto::decodeFileEntry(msg.frame);
-                        if (!e) {
-                            st = e.error();
-                            break;
-                        }
-                        const auto reasonsBefore = c.reasonCount();
-                        auto toScan = c.file(*e, msg.fd.valid());
-                        if (!toScan) {
-                            st = toScan.error();
-                            break;
-                        }
-                        const FileRecord record{e->path, e->size, toHex(e->sha256), ""};
-                        if (options_.evidence && *toScan) {
-                            held.emplace(e->id, Held{UniqueFd(::fcntl(msg.fd.get(), F_DUPFD_CLOEXEC, 3)), record,
-                                                     c.evidenceSince(reasonsBefore)});
-                        } else if (options_.evidence && c.evidenceSince(reasonsBefore)) {
-                            // Found by its name alone (empty, or over the scan limit): no content to hold.
-                            if (auto kept = options_.evidence->keep(-1, record); !kept)
-                                c.reason(ReasonCode::ReadError, e->path, kept.error().message);
-                        }
-                        ++progress.filesSeen;
-                        progress.bytesSeen += e->size;
-                        progress.currentPath = e->path;
-                        if (*toScan && options_.keep && options_.keep(e->path)) {
-                            auto kept = copyToNewFile(msg.fd.get(), e->size, e->path, options_.keepDir + "/" + baseName(e->path), 0600);
-                            if (!kept) c.reason(ReasonCode::ReadError, e->path, kept.error().message);
-                            else if (toHex(*kept) != record.sha256)
-                                c.reason(ReasonCode::ReadError, e->path, "the copy does not match the SHA-256 the media reader reported");
-                        }
-                        if (*toScan) {
-                            scanner->channel().enqueue(proto::encode(proto::ScanRequest{e->id, e->size, baseName(e->path), e->media}),
-                                                       std::move(msg.fd));
-                        } else {
-                            ++progress.filesDone;
-                            progress.bytesDone += e->size;
-                        }
-                        if (progress_) progress_(progress);
-                        break;
-                    }
-                    case proto::MsgType::Finding: {
-                        auto f = proto::decodeFinding(msg.frame);
-                        if (f) c.reason(f->code, f->path, f->detail);
-                        else st = f.error();
-                        break;
-                    }
-                    case proto::MsgType::ReaderDone: {
-                        auto d = proto::decodeReaderDone(msg.frame);
-                        if (d && d->files != c.fileCount()) {
-                            // The reader's own count must match what arrived: nothing lost on the way.
-                            st = makeError("reader counted " + std::to_string(d->files) + " files but announced " +
-                                           std::to_string(c.fileCount()));
-                        } else if (d) {
-                            // The last message: hanging up lets the reader exit.
-                            readerDone = true;
-                            reader->channel().close();
-                            readerOpen = false;
-                        } else {
-                            st = d.error();
-                        }
-                        break;
-                    }
-                    case proto::MsgType::Fatal: {
-                        auto f = proto::decodeFatal(msg.frame);
-                        stopReader(ReasonCode::ReadError, "media reader failed: " + (f ? f->message : f.error().message));
-                        break;
-                    }
-                    default: st = makeError("unexpected message type"); break;
-                }
-                if (!st) stopReader(ReasonCode::ReadError, "media reader sent an invalid message: " + st.error().message);
+                if (progress_) progress_(progress);
             }
         }
 
-        if (scannerOpen && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (c.scannerOpen() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             lastWord = Clock::now();
-            auto r = scanner->channel().receive();
-            if (!r || !r->has_value()) {
-                scanner->channel().close();
-                scannerOpen = false;
-                if (!r && !scanner->waitFor(std::chrono::milliseconds(500))) scanner->kill();  // alive but garbled
-                const auto how = scanner->wait();
-                scannerGone("the scanner stopped (" + (how.empty() ? std::string("exited early") : explainEnd(how, *limits)) + ")");
-                continue;
-            }
-            auto& msg = **r;
-            Status st{};
-            if (msg.fd.valid()) {
-                st = makeError("scanner sent a descriptor");
-            } else if (msg.frame.type == proto::MsgType::Sandboxed && !scannerReady) {
-                auto sb = proto::decodeSandboxed(msg.frame);
-                if (sb) {
-                    scannerReady = true;
-                    report.sandbox["scanner"] = sb->summary;
-                } else {
-                    st = sb.error();
+            const auto word = scanner->take(c, report.sandbox);
+            if (word.kind == ScannerWord::Kind::Gone) {
+                scannerGone(word.why);
+            } else if (word.kind == ScannerWord::Kind::Answer) {
+                if (auto h = held.find(word.id); h != held.end()) {
+                    // Kept as evidence if it has a finding; let go of it at once if not.
+                    if (h->second.flagged || c.evidenceSince(word.reasonsBefore))
+                        if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
+                            c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
+                    held.erase(h);
                 }
-            } else if (msg.frame.type == proto::MsgType::ScanResult && scannerReady) {
-                auto res = proto::decodeScanResult(msg.frame);
-                if (res) {
-                    const auto reasonsBefore = c.reasonCount();
-                    const auto size = c.pendingSize(res->id);
-                    st = c.result(*res);
-                    if (auto h = held.find(res->id); st && h != held.end()) {
-                        // Kept as evidence if it has a finding; let go of it at once if not.
-                        if (h->second.flagged || c.evidenceSince(reasonsBefore))
-                            if (auto kept = options_.evidence->keep(h->second.fd.get(), h->second.file); !kept)
-                                c.reason(ReasonCode::ReadError, h->second.file.path, kept.error().message);
-                        held.erase(h);
-                    }
-                    if (st) {
-                        ++progress.filesDone;
-                        progress.bytesDone += size;
-                        if (progress_) progress_(progress);
-                        if (readerOpen && !readerDone) reader->channel().enqueue(proto::encode(proto::FileAck{res->id}));
-                    }
-                } else {
-                    st = res.error();
-                }
-            } else if (msg.frame.type == proto::MsgType::Fatal) {
-                auto f = proto::decodeFatal(msg.frame);
-                st = makeError("scanner failed: " + (f ? f->message : f.error().message));
-            } else {
-                st = makeError("unexpected message type " + std::to_string(static_cast<int>(msg.frame.type)));
+                ++progress.filesDone;
+                progress.bytesDone += word.size;
+                if (progress_) progress_(progress);
+                if (c.readerReading()) reader->acknowledge(word.id);
             }
-            if (!st) scannerGone(st.error().message);
         }
     }
 
     // Tell the scanner there is no more work, then collect both workers.
-    if (scanner) scanner->channel().close();
-    reader->channel().close();
-    if (const auto how = reader->wait(); !how.empty() && readerDone)
-        c.reason(ReasonCode::Unscannable, "/", "media reader " + explainEnd(how, *limits));
-    if (const auto how = scanner ? scanner->wait() : std::string(); !how.empty() && scannerOpen)
-        c.reason(ReasonCode::Unscannable, "/", "the scanner " + explainEnd(how, *limits));
+    if (scanner) scanner->hangUp();
+    reader->collect(c);
+    if (scanner) scanner->collect(c);
 
     // Current signatures are part of "scanned": old ones cannot PASS.
-    const auto age = signatureAgeDays(report.engine);
-    if (scanning && (!age || *age > options_.maxSignatureAgeDays)) {
-        c.reason(ReasonCode::SignaturesOutdated, "/",
-                 (age ? "the signatures are " + signatureAgeText(report.engine) + " days old"
-                      : std::string("the signatures' age is unknown")) +
-                     " (the limit is " + std::to_string(options_.maxSignatureAgeDays) +
-                     " days): call the security officer to import a signature update");
-    }
+    c.requireFreshSignatures(report.engine, options_.maxSignatureAgeDays);
 
     report.finished = rfc3339Now();
     report.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
