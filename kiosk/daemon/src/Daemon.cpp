@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "kiosk/daemon/ProgressReporter.h"
 #include "kiosk/files/AtomicFile.h"
 #include "kiosk/evidence/Evidence.h"
 #include "kiosk/workers/Media.h"
@@ -337,16 +338,9 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     options.evidence = &evidence;
     ScanSession session(std::move(options));
     // For the kiosk terminal: how far the scan is, from the start and a few times a second.
-    auto lastProgress = Clock::now();
-    const auto progress = [&](const Progress& p) {
-        status_(messages::Progress{d.name, p.filesDone, p.filesSeen, p.bytesDone, p.bytesSeen, media->size, p.currentPath});
-    };
-    progress(Progress{});
-    session.onProgress([&](const Progress& p) {
-        if (Clock::now() - lastProgress < std::chrono::milliseconds(250)) return;
-        lastProgress = Clock::now();
-        progress(p);
-    });
+    ProgressReporter progress(d.name, media->size, status_);
+    progress.start();
+    session.onProgress([&](const Progress& p) { progress(p); });
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {
