@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "kiosk/daemon/ProgressReporter.h"
+#include "kiosk/daemon/WhitelistWatcher.h"
 #include "kiosk/files/AtomicFile.h"
 #include "kiosk/evidence/Evidence.h"
 #include "kiosk/workers/Media.h"
 #include "kiosk/session/ScanSession.h"
 #include "kiosk/ticket/Ticket.h"
 #include "kiosk/ticket/TicketPrinting.h"
-#include "qkiosk/base/Sha256.h"
 
 namespace kiosk {
 namespace {
@@ -27,37 +27,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-long long stampOf(const std::string& path) {
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) return -1;
-    return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec + st.st_size;
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
                std::function<void(const messages::StatusEvent&)> status)
-    : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)) {}
-
-void Daemon::reloadWhitelistIfChanged() {
-    const long long stamp = stampOf(config_.policy);
-    if (stamp == whitelistStamp_) return;
-    whitelistStamp_ = stamp;
-    whitelist_ = stamp < 0 ? Result<policy::Whitelist>(policy::Whitelist{}) : policy::loadWhitelist(config_.policy);
-    if (!whitelist_) status_(messages::Failure{"whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)"});
-    // Which approvals were in force, and when: the file's hash and what it said.
-    nlohmann::json change = {{"path", config_.policy}, {"present", stamp >= 0}};
-    if (auto text = readTextFile(config_.policy)) {
-        const auto digest = Sha256::of(std::string_view(*text));
-        change["sha256"] = toHex(digest);
-    }
-    if (whitelist_) {
-        change["approvals"] = whitelist_->devices.size();
-    } else {
-        change["error"] = whitelist_.error().message;
-    }
-    (void)record("whitelist-loaded", "", change.dump(), true);
-}
+    : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)),
+      whitelist_(config_.policy, status_,
+                 [this](const std::string& kind, const std::string& ticketId, const std::string& data, bool sign) {
+                     return record(kind, ticketId, data, sign);
+                 }) {}
 
 namespace {
 
@@ -210,7 +188,7 @@ Status Daemon::start() {
         });
     maintainEngine();
     if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
-    reloadWhitelistIfChanged();
+    whitelist_.refresh();
     recoverInterrupted();
     auto hubs = source_.rootHubs();
     if (!hubs) return hubs.error();
@@ -414,8 +392,8 @@ void Daemon::handleDevice(const std::string& name) {
         status_(messages::Failure{d.error().message});
         return;
     }
-    reloadWhitelistIfChanged();
-    const auto decision = policy::decide(*d, whitelist_, config_, todayLocal());
+    whitelist_.refresh();
+    const auto decision = policy::decide(*d, whitelist_.current(), config_, todayLocal());
     if (decision.role == policy::Role::Fixed || decision.role == policy::Role::Hub) {
         if (auto s = authorizer_.authorizeAll(*d); !s) status_(messages::Failure{s.error().message});
         return;
@@ -491,7 +469,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
         pollfd p[2] = {{source_.fd(), POLLIN, 0}, {officerSocket_ ? officerSocket_->requestFd() : -1, POLLIN, 0}};
         const int n = backlog_.empty() ? ::poll(p, 2, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
-        reloadWhitelistIfChanged();
+        whitelist_.refresh();
         maintainEngine();
         printSyslogStatus();
         serveRequests();

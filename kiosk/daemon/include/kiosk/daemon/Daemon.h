@@ -42,6 +42,7 @@
 #include <string>
 
 #include "kiosk/config/Config.h"
+#include "kiosk/daemon/WhitelistWatcher.h"
 #include "kiosk/messages/StatusEvent.h"
 #include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/status/StatusSocket.h"
@@ -78,7 +79,6 @@ public:
     void serveOfficers(StatusSocket& socket) { officerSocket_ = &socket; }
 
 private:
-    void reloadWhitelistIfChanged();
     // Loads a changed database on the side, swaps it in when ready, restarts a dead engine.
     void maintainEngine();
     messages::Ready readyEvent() const;
@@ -97,8 +97,7 @@ private:
     devices::DeviceSource& source_;
     devices::UsbAuthorizer& authorizer_;
     std::function<void(const messages::StatusEvent&)> status_;
-    Result<policy::Whitelist> whitelist_{policy::Whitelist{}};
-    long long whitelistStamp_ = -2;
+    WhitelistWatcher whitelist_;
     // The next event: first those that arrived while a session waited for its disk.
     std::optional<devices::DeviceEvent> nextEvent();
 
