@@ -1,7 +1,6 @@
 #include "kiosk/daemon/Daemon.h"
 
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "kiosk/daemon/EngineKeeper.h"
 #include "kiosk/daemon/ProgressReporter.h"
 #include "kiosk/daemon/WhitelistWatcher.h"
 #include "kiosk/files/AtomicFile.h"
@@ -35,88 +35,12 @@ Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthori
       whitelist_(config_.policy, status_,
                  [this](const std::string& kind, const std::string& ticketId, const std::string& data, bool sign) {
                      return record(kind, ticketId, data, sign);
-                 }) {}
-
-namespace {
-
-// Names, sizes and times of the database files: changes when freshclam or an
-// import replaces a file.
-std::string databaseStamp(const std::string& dir) {
-    std::vector<std::string> parts;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        struct stat st{};
-        if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        parts.push_back(it->path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
-                        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
-    }
-    std::sort(parts.begin(), parts.end());
-    std::string out = ec ? "unreadable" : "";
-    for (const auto& p : parts) out += p + "\n";
-    return out;
-}
-
-}  // namespace
-
-messages::Ready Daemon::readyEvent() const {
-    const auto& e = engine_->engine();
-    return {static_cast<std::uint64_t>(e.signatures), e.dbVersion, signatureAgeText(e)};
-}
-
-void Daemon::maintainEngine() {
-    if (engine_) {
-        if (auto alive = engine_->poll(); !alive) {
-            // Between sessions nothing should kill it: an officer wants to know.
-            status_(messages::Failure{alive.error().message + "; loading the signatures again"});
-            (void)record("engine-died", "", nlohmann::json{{"error", alive.error().message}}.dump(), true);
-            engine_.reset();
-        }
-    }
-    const std::string stamp = databaseStamp(config_.dbDir);
-    if (!engine_ && !next_) {
-        // Nothing usable: load now and wait (nothing can be scanned meanwhile).
-        status_(messages::Loading{config_.dbDir});
-        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
-        const Status st = s ? (*s)->waitReady(std::chrono::minutes(10)) : Status(s.error());
-        if (st) {
-            engine_ = std::move(*s);
-            engineStamp_ = stamp;
-            status_(readyEvent());
-        } else {
-            status_(messages::Failure{"signatures cannot be loaded: " + st.error().message});
-        }
-        return;
-    }
-    if (!next_ && stamp != engineStamp_ && stamp != failedStamp_) {
-        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
-        if (!s) {
-            status_(messages::EngineUpdateFailed{s.error().message});
-            failedStamp_ = stamp;
-            return;
-        }
-        next_ = std::move(*s);
-        nextStamp_ = stamp;
-    }
-    if (next_) {
-        auto ready = next_->poll();
-        if (!ready) {
-            // The old engine stays in use; the same files are not retried.
-            status_(messages::EngineUpdateFailed{ready.error().message + " (the previous signatures stay in use)"});
-            (void)record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
-            failedStamp_ = nextStamp_;
-            next_.reset();
-            status_(readyEvent());
-        } else if (*ready) {
-            engine_ = std::move(next_);   // between sessions: no scan holds the old one
-            engineStamp_ = nextStamp_;
-            const auto& e = engine_->engine();
-            status_(messages::EngineUpdated{static_cast<std::uint64_t>(e.signatures), e.dbVersion});
-            (void)record("engine-updated", "",
-                   nlohmann::json{{"signatures", e.signatures}, {"db_version", e.dbVersion}, {"db_time", e.dbTime}}.dump(), true);
-            status_(readyEvent());
-        }
-    }
-}
+                 }),
+      engine_(EngineKeeper::forDatabase(config_.dbDir, config_.scan.tempDir, status_,
+                                        [this](const std::string& kind, const std::string& ticketId,
+                                               const std::string& data, bool sign) {
+                                            return record(kind, ticketId, data, sign);
+                                        })) {}
 
 Status Daemon::checkFreeSpace() const {
     for (const std::string& dir : {config_.spoolDir, fs::path(config_.log).parent_path().string()}) {
@@ -156,7 +80,7 @@ void Daemon::serveRequests() {
             continue;
         }
         KioskView view;
-        view.engine = engine_ ? &engine_->engine() : nullptr;
+        view.engine = engine_.current() ? &engine_.current()->info() : nullptr;
         view.devices = &present_;
         view.printer = printer_;
         view.syslog = syslogLine_;
@@ -186,8 +110,8 @@ Status Daemon::start() {
         desk_ = std::make_unique<OfficerDesk>(config_, *log_, [this] {
             if (syslog_) syslog_->notify();
         });
-    maintainEngine();
-    if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
+    engine_.maintain();
+    if (!engine_.current()) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
     whitelist_.refresh();
     recoverInterrupted();
     auto hubs = source_.rootHubs();
@@ -303,8 +227,8 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         return r;
     }
 
-    if (!engine_) maintainEngine();
-    if (!engine_) {
+    if (!engine_.current()) engine_.maintain();
+    if (!engine_.current()) {
         std::error_code ignored;
         fs::remove(marker, ignored);
         auto r = failed("the signatures are not loaded");
@@ -312,7 +236,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         return r;
     }
     EvidenceCollection evidence(config_.evidence);
-    ScanOptions options{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
+    ScanOptions options{engine_.current()->service(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
     options.evidence = &evidence;
     ScanSession session(std::move(options));
     // For the kiosk terminal: how far the scan is, from the start and a few times a second.
@@ -464,13 +388,13 @@ std::optional<devices::DeviceEvent> Daemon::nextEvent() {
 }
 
 Status Daemon::run(const std::atomic<bool>& stop) {
-    if (engine_) status_(readyEvent());
+    if (engine_.current()) status_(engine_.readyEvent());
     while (!stop) {
         pollfd p[2] = {{source_.fd(), POLLIN, 0}, {officerSocket_ ? officerSocket_->requestFd() : -1, POLLIN, 0}};
         const int n = backlog_.empty() ? ::poll(p, 2, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
         whitelist_.refresh();
-        maintainEngine();
+        engine_.maintain();
         printSyslogStatus();
         serveRequests();
         while (auto ev = nextEvent()) {
@@ -480,7 +404,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
             } else if (ev->kind == K::Removed) {
                 present_.erase(ev->name);
                 if (handled_.erase(ev->name)) status_(messages::Removed{ev->name});
-                if (engine_) status_(readyEvent());
+                if (engine_.current()) status_(engine_.readyEvent());
             }
         }
     }
