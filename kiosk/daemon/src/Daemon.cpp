@@ -1,7 +1,6 @@
 #include "kiosk/daemon/Daemon.h"
 
 #include <poll.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,13 +11,15 @@
 #include <sstream>
 #include <thread>
 
+#include "kiosk/daemon/EngineKeeper.h"
+#include "kiosk/daemon/ProgressReporter.h"
+#include "kiosk/daemon/WhitelistWatcher.h"
 #include "kiosk/files/AtomicFile.h"
 #include "kiosk/evidence/Evidence.h"
 #include "kiosk/workers/Media.h"
 #include "kiosk/session/ScanSession.h"
 #include "kiosk/ticket/Ticket.h"
 #include "kiosk/ticket/TicketPrinting.h"
-#include "qkiosk/base/Sha256.h"
 
 namespace kiosk {
 namespace {
@@ -26,118 +27,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-long long stampOf(const std::string& path) {
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) return -1;
-    return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec + st.st_size;
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
                std::function<void(const messages::StatusEvent&)> status)
-    : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)) {}
-
-void Daemon::reloadWhitelistIfChanged() {
-    const long long stamp = stampOf(config_.policy);
-    if (stamp == whitelistStamp_) return;
-    whitelistStamp_ = stamp;
-    whitelist_ = stamp < 0 ? Result<policy::Whitelist>(policy::Whitelist{}) : policy::loadWhitelist(config_.policy);
-    if (!whitelist_) status_(messages::Failure{"whitelist: " + whitelist_.error().message + " (every storage device is refused until it is fixed)"});
-    // Which approvals were in force, and when: the file's hash and what it said.
-    nlohmann::json change = {{"path", config_.policy}, {"present", stamp >= 0}};
-    if (auto text = readTextFile(config_.policy)) {
-        const auto digest = Sha256::of(std::string_view(*text));
-        change["sha256"] = toHex(digest);
-    }
-    if (whitelist_) {
-        change["approvals"] = whitelist_->devices.size();
-    } else {
-        change["error"] = whitelist_.error().message;
-    }
-    (void)record("whitelist-loaded", "", change.dump(), true);
-}
-
-namespace {
-
-// Names, sizes and times of the database files: changes when freshclam or an
-// import replaces a file.
-std::string databaseStamp(const std::string& dir) {
-    std::vector<std::string> parts;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        struct stat st{};
-        if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        parts.push_back(it->path().filename().string() + ":" + std::to_string(st.st_size) + ":" +
-                        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
-    }
-    std::sort(parts.begin(), parts.end());
-    std::string out = ec ? "unreadable" : "";
-    for (const auto& p : parts) out += p + "\n";
-    return out;
-}
-
-}  // namespace
-
-messages::Ready Daemon::readyEvent() const {
-    const auto& e = engine_->engine();
-    return {static_cast<std::uint64_t>(e.signatures), e.dbVersion, signatureAgeText(e)};
-}
-
-void Daemon::maintainEngine() {
-    if (engine_) {
-        if (auto alive = engine_->poll(); !alive) {
-            // Between sessions nothing should kill it: an officer wants to know.
-            status_(messages::Failure{alive.error().message + "; loading the signatures again"});
-            (void)record("engine-died", "", nlohmann::json{{"error", alive.error().message}}.dump(), true);
-            engine_.reset();
-        }
-    }
-    const std::string stamp = databaseStamp(config_.dbDir);
-    if (!engine_ && !next_) {
-        // Nothing usable: load now and wait (nothing can be scanned meanwhile).
-        status_(messages::Loading{config_.dbDir});
-        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
-        const Status st = s ? (*s)->waitReady(std::chrono::minutes(10)) : Status(s.error());
-        if (st) {
-            engine_ = std::move(*s);
-            engineStamp_ = stamp;
-            status_(readyEvent());
-        } else {
-            status_(messages::Failure{"signatures cannot be loaded: " + st.error().message});
-        }
-        return;
-    }
-    if (!next_ && stamp != engineStamp_ && stamp != failedStamp_) {
-        auto s = ScannerService::start(config_.dbDir, config_.scan.tempDir);
-        if (!s) {
-            status_(messages::EngineUpdateFailed{s.error().message});
-            failedStamp_ = stamp;
-            return;
-        }
-        next_ = std::move(*s);
-        nextStamp_ = stamp;
-    }
-    if (next_) {
-        auto ready = next_->poll();
-        if (!ready) {
-            // The old engine stays in use; the same files are not retried.
-            status_(messages::EngineUpdateFailed{ready.error().message + " (the previous signatures stay in use)"});
-            (void)record("engine-update-failed", "", nlohmann::json{{"error", ready.error().message}}.dump(), true);
-            failedStamp_ = nextStamp_;
-            next_.reset();
-            status_(readyEvent());
-        } else if (*ready) {
-            engine_ = std::move(next_);   // between sessions: no scan holds the old one
-            engineStamp_ = nextStamp_;
-            const auto& e = engine_->engine();
-            status_(messages::EngineUpdated{static_cast<std::uint64_t>(e.signatures), e.dbVersion});
-            (void)record("engine-updated", "",
-                   nlohmann::json{{"signatures", e.signatures}, {"db_version", e.dbVersion}, {"db_time", e.dbTime}}.dump(), true);
-            status_(readyEvent());
-        }
-    }
-}
+    : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)),
+      whitelist_(config_.policy, status_,
+                 [this](const std::string& kind, const std::string& ticketId, const std::string& data, bool sign) {
+                     return record(kind, ticketId, data, sign);
+                 }),
+      engine_(EngineKeeper::forDatabase(config_.dbDir, config_.scan.tempDir, status_,
+                                        [this](const std::string& kind, const std::string& ticketId,
+                                               const std::string& data, bool sign) {
+                                            return record(kind, ticketId, data, sign);
+                                        })) {}
 
 Status Daemon::checkFreeSpace() const {
     for (const std::string& dir : {config_.spoolDir, fs::path(config_.log).parent_path().string()}) {
@@ -177,7 +80,7 @@ void Daemon::serveRequests() {
             continue;
         }
         KioskView view;
-        view.engine = engine_ ? &engine_->engine() : nullptr;
+        view.engine = engine_.current() ? &engine_.current()->info() : nullptr;
         view.devices = &present_;
         view.printer = printer_;
         view.syslog = syslogLine_;
@@ -207,9 +110,9 @@ Status Daemon::start() {
         desk_ = std::make_unique<OfficerDesk>(config_, *log_, [this] {
             if (syslog_) syslog_->notify();
         });
-    maintainEngine();
-    if (!engine_) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
-    reloadWhitelistIfChanged();
+    engine_.maintain();
+    if (!engine_.current()) return makeError("the signatures in " + config_.dbDir + " cannot be loaded");
+    whitelist_.refresh();
     recoverInterrupted();
     auto hubs = source_.rootHubs();
     if (!hubs) return hubs.error();
@@ -324,8 +227,8 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         return r;
     }
 
-    if (!engine_) maintainEngine();
-    if (!engine_) {
+    if (!engine_.current()) engine_.maintain();
+    if (!engine_.current()) {
         std::error_code ignored;
         fs::remove(marker, ignored);
         auto r = failed("the signatures are not loaded");
@@ -333,20 +236,13 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
         return r;
     }
     EvidenceCollection evidence(config_.evidence);
-    ScanOptions options{engine_.get(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
+    ScanOptions options{engine_.current()->service(), config_.scan, config_.sandbox, config_.maxSignatureAgeDays, id, {}, {}};
     options.evidence = &evidence;
     ScanSession session(std::move(options));
     // For the kiosk terminal: how far the scan is, from the start and a few times a second.
-    auto lastProgress = Clock::now();
-    const auto progress = [&](const Progress& p) {
-        status_(messages::Progress{d.name, p.filesDone, p.filesSeen, p.bytesDone, p.bytesSeen, media->size, p.currentPath});
-    };
-    progress(Progress{});
-    session.onProgress([&](const Progress& p) {
-        if (Clock::now() - lastProgress < std::chrono::milliseconds(250)) return;
-        lastProgress = Clock::now();
-        progress(p);
-    });
+    ProgressReporter progress(d.name, media->size, status_);
+    progress.start();
+    session.onProgress([&](const Progress& p) { progress(p); });
     auto report = session.run(*media);
     std::error_code ec;
     if (!report) {
@@ -420,8 +316,8 @@ void Daemon::handleDevice(const std::string& name) {
         status_(messages::Failure{d.error().message});
         return;
     }
-    reloadWhitelistIfChanged();
-    const auto decision = policy::decide(*d, whitelist_, config_, todayLocal());
+    whitelist_.refresh();
+    const auto decision = policy::decide(*d, whitelist_.current(), config_, todayLocal());
     if (decision.role == policy::Role::Fixed || decision.role == policy::Role::Hub) {
         if (auto s = authorizer_.authorizeAll(*d); !s) status_(messages::Failure{s.error().message});
         return;
@@ -492,13 +388,13 @@ std::optional<devices::DeviceEvent> Daemon::nextEvent() {
 }
 
 Status Daemon::run(const std::atomic<bool>& stop) {
-    if (engine_) status_(readyEvent());
+    if (engine_.current()) status_(engine_.readyEvent());
     while (!stop) {
         pollfd p[2] = {{source_.fd(), POLLIN, 0}, {officerSocket_ ? officerSocket_->requestFd() : -1, POLLIN, 0}};
         const int n = backlog_.empty() ? ::poll(p, 2, 1000) : 0;
         if (n < 0 && errno != EINTR) return makeError(std::string("poll: ") + std::strerror(errno));
-        reloadWhitelistIfChanged();
-        maintainEngine();
+        whitelist_.refresh();
+        engine_.maintain();
         printSyslogStatus();
         serveRequests();
         while (auto ev = nextEvent()) {
@@ -508,7 +404,7 @@ Status Daemon::run(const std::atomic<bool>& stop) {
             } else if (ev->kind == K::Removed) {
                 present_.erase(ev->name);
                 if (handled_.erase(ev->name)) status_(messages::Removed{ev->name});
-                if (engine_) status_(readyEvent());
+                if (engine_.current()) status_(engine_.readyEvent());
             }
         }
     }

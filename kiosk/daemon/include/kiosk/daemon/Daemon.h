@@ -42,6 +42,8 @@
 #include <string>
 
 #include "kiosk/config/Config.h"
+#include "kiosk/daemon/EngineKeeper.h"
+#include "kiosk/daemon/WhitelistWatcher.h"
 #include "kiosk/messages/StatusEvent.h"
 #include "kiosk/officer/OfficerDesk.h"
 #include "kiosk/status/StatusSocket.h"
@@ -78,10 +80,6 @@ public:
     void serveOfficers(StatusSocket& socket) { officerSocket_ = &socket; }
 
 private:
-    void reloadWhitelistIfChanged();
-    // Loads a changed database on the side, swaps it in when ready, restarts a dead engine.
-    void maintainEngine();
-    messages::Ready readyEvent() const;
     Report refusal(const devices::UsbDevice& d, const policy::Decision& decision);
     Report scanDevice(const devices::UsbDevice& d, const policy::Decision& decision);
     Result<std::string> waitForDisk(const devices::UsbDevice& d);
@@ -97,8 +95,7 @@ private:
     devices::DeviceSource& source_;
     devices::UsbAuthorizer& authorizer_;
     std::function<void(const messages::StatusEvent&)> status_;
-    Result<policy::Whitelist> whitelist_{policy::Whitelist{}};
-    long long whitelistStamp_ = -2;
+    WhitelistWatcher whitelist_;
     // The next event: first those that arrived while a session waited for its disk.
     std::optional<devices::DeviceEvent> nextEvent();
 
@@ -111,9 +108,7 @@ private:
     // Forwards the log to the syslog collector on its own thread ([syslog] target);
     // its status lines are printed from the daemon's thread.
     std::unique_ptr<log::SyslogForwarder> syslog_;
-    std::unique_ptr<ScannerService> engine_;   // in use
-    std::unique_ptr<ScannerService> next_;     // loading on the side
-    std::string engineStamp_, nextStamp_, failedStamp_;
+    EngineKeeper engine_;   // the signatures, kept across sessions
 
     // The officers' requests, answered between sessions.
     void serveRequests();
