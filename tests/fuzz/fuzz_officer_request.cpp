@@ -48,7 +48,7 @@ struct World {
         log = std::move(*opened);
         kiosk::PresentDevice p;
         p.identity = {"0781", "5567", "4C530001", {"08:06:50"}, "1-1", "", "Cruzer", std::nullopt};
-        p.state = "refused";
+        p.state = kiosk::messages::DeviceState::Refused;
         p.reasons = {"device-not-approved"};
         devices["1-1"] = p;
         view.devices = &devices;

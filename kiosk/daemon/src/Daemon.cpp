@@ -25,6 +25,7 @@ namespace kiosk {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using messages::DeviceState;
 namespace fs = std::filesystem;
 
 }  // namespace
@@ -209,7 +210,7 @@ Report Daemon::scanDevice(const devices::UsbDevice& d, const policy::Decision& d
     if (!media) return failed(media.error().message);
     status_(messages::Scanning{d.name, *disk});
     present_[d.name].devnode = *disk;
-    present_[d.name].state = "scanning";
+    present_[d.name].state = DeviceState::Scanning;
 
     // The marker survives a crash; the next start turns it into an "interrupted" record.
     const std::string ticket = newTicketId();
@@ -329,8 +330,8 @@ void Daemon::handleDevice(const std::string& name) {
     // ticket (full disk, log) still shows why, badusb included.
     std::vector<std::string> decided;
     for (const auto& x : decision.reasons) decided.push_back(proto::reasonCodeName(x.code));
-    present_[name] = PresentDevice{identity, "", "identifying", "", decided, {}};
-    auto shown = [&](const Report& r, const char* state) {
+    present_[name] = PresentDevice{identity, "", DeviceState::Identifying, "", decided, {}};
+    auto shown = [&](const Report& r, DeviceState state) {
         auto& p = present_[name];
         p.state = state;
         p.ticketId = r.ticketId;
@@ -350,7 +351,7 @@ void Daemon::handleDevice(const std::string& name) {
     for (const auto& x : decision.reasons) seen["reasons"].push_back(proto::reasonCodeName(x.code));
     if (auto st = record("device", "", seen.dump(), false); !st) {
         (void)authorizer_.refuse(*d);
-        present_[name].state = "refused";
+        present_[name].state = DeviceState::Refused;
         status_(messages::Refused{name, "", "unscannable", "the quarantine log cannot be written (" + st.error().message +
                                                                "): nothing is accepted until it can; call the security officer"});
         return;
@@ -358,7 +359,7 @@ void Daemon::handleDevice(const std::string& name) {
     // Room for this session's records, ticket and report, or nothing is accepted.
     if (auto room = checkFreeSpace(); !room) {
         (void)authorizer_.refuse(*d);
-        present_[name].state = "refused";
+        present_[name].state = DeviceState::Refused;
         (void)record("device-refused", "", nlohmann::json{{"port", name}, {"why", room.error().message}}.dump(), true);
         status_(messages::Refused{name, "", "unscannable",
                                   room.error().message + ": nothing is accepted until space is freed; call the security officer"});
@@ -368,13 +369,13 @@ void Daemon::handleDevice(const std::string& name) {
         (void)authorizer_.refuse(*d);
         const auto r = refusal(*d, decision);
         finish(r, "");
-        shown(r, "refused");
+        shown(r, DeviceState::Refused);
         status_(messages::Refused{name, r.ticketId, proto::reasonCodeName(r.reasons.front().code), r.reasons.front().detail});
         return;
     }
     const auto r = scanDevice(*d, decision);
     finish(r, name);
-    shown(r, r.pass ? "pass" : "fail");
+    shown(r, r.pass ? DeviceState::Pass : DeviceState::Fail);
     status_(messages::RemoveMedia{name});
 }
 

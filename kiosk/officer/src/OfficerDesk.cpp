@@ -31,6 +31,7 @@ constexpr std::size_t kReasonsShown = 50;
 using messages::OfficerReply;
 using messages::Refusal;
 using messages::ReplyCode;
+using messages::DeviceState;
 
 OfficerReply fail(ReplyCode code, const std::string& error) { return Refusal{code, error}; }
 
@@ -241,8 +242,7 @@ OfficerReply OfficerDesk::devices(const KioskView& kiosk) {
     for (const auto& [port, d] : *kiosk.devices) {
         const auto& id = d.identity;
         messages::DeviceEntry e{port, id.vendorId, id.productId, id.serial, id.product, id.interfaces, std::nullopt,
-                                messages::deviceStateNamed(d.state).value_or(messages::DeviceState::Identifying), d.ticketId,
-                                d.reasons, hasFat(d)};
+                                d.state, d.ticketId, d.reasons, hasFat(d)};
         if (id.approval) e.approval = messages::DeviceApproval{id.approval->owner, id.approval->purpose, id.approval->expires};
         out.devices.push_back(std::move(e));
     }
@@ -318,8 +318,8 @@ OfficerReply OfficerDesk::importSignatures(const Session& who, const messages::I
     std::string why;
     const PresentDevice* d = deviceAt(kiosk, q.port, why);
     if (!d) return fail(ReplyCode::NoDevice, why);
-    if (d->devnode.empty() || d->state == "scanning" || d->state == "identifying")
-        return fail(ReplyCode::NoDevice, "the kiosk has not read this device (" + d->state + "): an update is imported from a stick that was scanned");
+    if (d->devnode.empty() || d->state == DeviceState::Scanning || d->state == DeviceState::Identifying)
+        return fail(ReplyCode::NoDevice, "the kiosk has not read this device (" + std::string(messages::deviceStateName(d->state)) + "): an update is imported from a stick that was scanned");
     const auto outcome = signatures::importUpdate(
         {signatures::ImportSource::Device, d->devnode}, config_, config_.dbDir,
         [&](const std::string& kind, const json& data) { return record(kind, "", data); }, caller(who));
@@ -332,8 +332,9 @@ OfficerReply OfficerDesk::exportLog(const Session& who, const messages::ExportRe
     std::string why;
     const PresentDevice* d = deviceAt(kiosk, q.port, why);
     if (!d) return fail(ReplyCode::NoDevice, why);
-    if (d->state != "pass" || d->devnode.empty())
-        return fail(ReplyCode::NoDevice, "the log is written only to a stick that passed its scan now (this one: " + d->state + ")");
+    if (d->state != DeviceState::Pass || d->devnode.empty())
+        return fail(ReplyCode::NoDevice, "the log is written only to a stick that passed its scan now (this one: " +
+                                             std::string(messages::deviceStateName(d->state)) + ")");
     const auto fat = std::find_if(d->partitions.begin(), d->partitions.end(), [](const PartitionInfo& p) { return p.onMedia() && p.fs.starts_with("fat"); });
     if (fat == d->partitions.end()) return fail(ReplyCode::NoDevice, "the stick has no FAT filesystem to write the log to");
     const log::ExportFormat fmt = q.jsonl ? log::ExportFormat::Jsonl : log::ExportFormat::Csv;

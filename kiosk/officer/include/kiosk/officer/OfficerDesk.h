@@ -35,7 +35,7 @@ namespace kiosk {
 struct PresentDevice {
     DeviceIdentity identity;                 // port, ids, serial, interfaces, approval
     std::string devnode;                     // its storage, once authorized ("" if refused)
-    std::string state = "identifying";       // identifying, scanning, pass, fail, refused
+    messages::DeviceState state = messages::DeviceState::Identifying;
     std::string ticketId;
     std::vector<std::string> reasons;        // reason codes of its verdict
     std::vector<PartitionInfo> partitions;   // what its scan found
