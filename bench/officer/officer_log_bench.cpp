@@ -58,13 +58,13 @@ int runBench(int argc, char** argv) {
     const int sessions = std::stoi(argv[2]), files = std::stoi(argv[3]);
     std::filesystem::create_directories(dir);
     Config config;
-    config.log = (dir / "log.db").string();
+    config.logPath = (dir / "log.db").string();
     config.kioskKey = (dir / "kiosk.key").string();
     config.spoolDir = dir.string();
     config.officers.file = (dir / "officers").string();
     config.officers.lockoutFile = (dir / "lockout.json").string();
     if (auto st = officer::setPassword(config.officers, "bench", "bench password 1"); !st) return 2;
-    auto log = log::openSignedLog(config.log, config.kioskKey);
+    auto log = log::openSignedLog(config.logPath, config.kioskKey);
     if (!log) {
         std::fprintf(stderr, "%s\n", log.error().message.c_str());
         return 2;
@@ -77,7 +77,7 @@ int runBench(int argc, char** argv) {
         std::printf("wrote %d sessions of %d files in %.0f ms\n", sessions - static_cast<int>(*have), files, ms(t));
     }
     std::printf("log: %d sessions, %.1f MiB\n", sessions,
-                static_cast<double>(std::filesystem::file_size(config.log)) / (1 << 20));
+                static_cast<double>(std::filesystem::file_size(config.logPath)) / (1 << 20));
 
     OfficerDesk desk(config, *log);
     std::map<std::string, PresentDevice> none;

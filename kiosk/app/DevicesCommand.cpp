@@ -18,7 +18,7 @@ int devicesCommand(const std::vector<std::string>& args) {
         return usageError(st.error().message);
     auto config = loadConfigOrDefault(configPath);
     if (!config) return usageError(config.error().message);
-    const auto whitelist = loadPolicy(policyPath.value_or(config->policy));
+    const auto whitelist = loadPolicy(policyPath.value_or(config->whitelistPath));
     if (!whitelist) return usageError(whitelist.error().message);
 
     auto source = devices::UdevDeviceSource::open();

@@ -198,7 +198,7 @@ int exportCase(const Options& o, const Config& config, const std::string& vault)
     if (!taken) return usageError(taken.error().message);
     if (*taken) return usageError(target + ": already exists");
 
-    auto qlog = log::openSignedLog(o.log.value_or(config.log), config.kioskKey);
+    auto qlog = log::openSignedLog(o.log.value_or(config.logPath), config.kioskKey);
     if (!qlog) return usageError(qlog.error().message);
     // Refused exports are part of the chain of custody too.
     auto refuse = [&](const std::string& problem) {

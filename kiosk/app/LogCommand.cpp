@@ -127,7 +127,7 @@ int logCommand(const std::vector<std::string>& args) {
         std::fputs(key->publicKeyFileText().c_str(), stdout);
         return 0;
     }
-    auto qlog = log::QuarantineLog::open(o->log.value_or(config->log));
+    auto qlog = log::QuarantineLog::open(o->log.value_or(config->logPath));
     if (!qlog) return usageError(qlog.error().message);
     if (o->sub == "forward") return forwardCommand(*o, *config, **qlog);
     if (o->sub == "verify") {
@@ -220,9 +220,9 @@ int logCommand(const std::vector<std::string>& args) {
         // Who took the kiosk's own log out, and what: itself a record. (A copy
         // examined elsewhere, without the kiosk's key, is left as it is.)
         std::error_code ec;
-        if (o->log.value_or(config->log) == config->log && std::filesystem::exists(config->kioskKey, ec)) {
+        if (o->log.value_or(config->logPath) == config->logPath && std::filesystem::exists(config->kioskKey, ec)) {
             const json what = log::exportRecordData(o->filter, *format, o->out.value_or("-"), personOf(o->officer));
-            auto signedLog = log::openSignedLog(config->log, config->kioskKey);
+            auto signedLog = log::openSignedLog(config->logPath, config->kioskKey);
             if (auto r = signedLog ? signedLog->appendSigned("log-exported", "", what.dump()) : Result<log::Record>(signedLog.error()); !r)
                 return usageError("the export was written but could not be recorded in the log: " + r.error().message);
         }

@@ -64,7 +64,7 @@ int officerCommand(const std::vector<std::string>& args) {
     }
     if (sub != "add" && sub != "remove" && sub != "login") return usageError("officer: unknown subcommand \"" + sub + "\"");
     if (!name) return usageError("officer " + sub + ": give the officer's name");
-    auto log = log::openSignedLog(config->log, config->kioskKey);
+    auto log = log::openSignedLog(config->logPath, config->kioskKey);
     if (!log) return usageError(log.error().message);
 
     if (sub == "login") {

@@ -61,7 +61,7 @@ int scanCommand(const std::vector<std::string>& args) {
         auto source = devices::UdevDeviceSource::open();
         auto usb = source ? (*source)->deviceOfBlock(media->path) : Result<devices::UsbDevice>(source.error());
         if (usb) {
-            const auto whitelist = loadPolicy(policyPath.value_or(config.policy));
+            const auto whitelist = loadPolicy(policyPath.value_or(config.whitelistPath));
             const auto decision = policy::decide(*usb, whitelist, config, todayLocal());
             identity = policy::identityOf(*usb, decision);
             policyReasons = decision.reasons;

@@ -73,7 +73,7 @@ int importUpdate(const Options& o, const Config& config) {
     // The log is opened for each record, as it is needed: a refusal is still
     // reported as one when the log cannot be written.
     const signatures::Recorder record = [&config](const std::string& kind, const nlohmann::json& data) -> Status {
-        auto qlog = log::openSignedLog(config.log, config.kioskKey);
+        auto qlog = log::openSignedLog(config.logPath, config.kioskKey);
         if (!qlog) return qlog.error();
         if (auto r = qlog->appendSigned(kind, "", data.dump()); !r) return r.error();
         return {};

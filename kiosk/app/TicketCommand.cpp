@@ -73,7 +73,7 @@ int ticketCommand(const std::vector<std::string>& args) {
         if (!printer) return usageError(printer.error().message);
         if (printer->kind == ticket::Printer::None)
             return usageError("ticket print: no printer is configured ([ticket] printer, or --printer SPEC)");
-        auto log = log::openSignedLog(config->log, config->kioskKey);
+        auto log = log::openSignedLog(config->logPath, config->kioskKey);
         if (!log) return usageError(log.error().message);
         if (auto st = ticket::printRecorded(*printer, layout, config->spoolDir, checked->facts.ticketId, *log, true); !st)
             return usageError(st.error().message + " (the ticket stays pending)");

@@ -36,14 +36,14 @@ struct World {
         char dir[] = "/tmp/qkiosk-fuzz-officer-XXXXXX";
         if (!::mkdtemp(dir)) __builtin_trap();
         const std::string d = dir;
-        config.log = d + "/log.db";
+        config.logPath = d + "/log.db";
         config.kioskKey = d + "/kiosk.key";
         config.spoolDir = d;
-        config.policy = d + "/whitelist.toml";
+        config.whitelistPath = d + "/whitelist.toml";
         config.officers.file = d + "/officers";
         config.officers.lockoutFile = d + "/lockout.json";
         if (!kiosk::officer::setPassword(config.officers, "fuzz", "fuzz password 1")) __builtin_trap();
-        auto opened = kiosk::log::openSignedLog(config.log, config.kioskKey);
+        auto opened = kiosk::log::openSignedLog(config.logPath, config.kioskKey);
         if (!opened) __builtin_trap();
         log = std::move(*opened);
         kiosk::PresentDevice p;
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!again || !(*again == *asked)) __builtin_trap();
         (void)kiosk::messages::readReply(*asked, reply);
     }
-    if (std::filesystem::exists(world.config.policy))
-        if (!kiosk::policy::loadWhitelist(world.config.policy)) __builtin_trap();
+    if (std::filesystem::exists(world.config.whitelistPath))
+        if (!kiosk::policy::loadWhitelist(world.config.whitelistPath)) __builtin_trap();
     return 0;
 }

@@ -154,11 +154,11 @@ Result<Config> parseConfig(const std::string& text, const std::string& sourceNam
                                   "evidence_reserve", "syslog", "ui_socket", "ui_socket_group", "officers"}, ""));
     QK_CHECK(r.string(root, "kiosk_id", c.kioskId));
     QK_CHECK(r.string(root, "db_dir", c.dbDir));
-    QK_CHECK(r.string(root, "policy", c.policy));
+    QK_CHECK(r.string(root, "policy", c.whitelistPath));
     QK_CHECK(r.string(root, "unknown_media", c.unknownMedia));
     if (c.unknownMedia != "scan" && c.unknownMedia != "refuse")
         return makeError(where(sourceName, root.get("unknown_media")->source()) + ": \"unknown_media\" must be \"scan\" or \"refuse\"");
-    QK_CHECK(r.string(root, "log", c.log));
+    QK_CHECK(r.string(root, "log", c.logPath));
     QK_CHECK(r.string(root, "kiosk_key", c.kioskKey));
     QK_CHECK(r.integer(root, "log_retention_days", c.logRetentionDays, 0, 36500));
     QK_CHECK(r.string(root, "spool_dir", c.spoolDir));

@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthorizer& authorizer,
                std::function<void(const messages::StatusEvent&)> status)
     : config_(std::move(config)), source_(source), authorizer_(authorizer), status_(std::move(status)),
-      whitelist_(config_.policy, status_,
+      whitelist_(config_.whitelistPath, status_,
                  [this](const std::string& kind, const std::string& ticketId, const std::string& data, bool sign) {
                      return record(kind, ticketId, data, sign);
                  }),
@@ -44,7 +44,7 @@ Daemon::Daemon(Config config, devices::DeviceSource& source, devices::UsbAuthori
                                         })) {}
 
 Status Daemon::checkFreeSpace() const {
-    for (const std::string& dir : {config_.spoolDir, fs::path(config_.log).parent_path().string()}) {
+    for (const std::string& dir : {config_.spoolDir, fs::path(config_.logPath).parent_path().string()}) {
         auto free = freeBytes(dir);
         if (!free) return free.error();
         if (*free < config_.minFreeSpace)
@@ -99,11 +99,11 @@ Status Daemon::start() {
     if (!printer) return printer.error().context("[ticket] printer");
     printer_ = *printer;
     // The quarantine log and the key that signs it: without them the kiosk does not start.
-    auto signedLog = log::openSignedLog(config_.log, config_.kioskKey);
+    auto signedLog = log::openSignedLog(config_.logPath, config_.kioskKey);
     if (!signedLog) return signedLog.error();
     log_ = std::move(*signedLog);
     if (!config_.syslog.target.empty())
-        syslog_ = std::make_unique<log::SyslogForwarder>(config_.log, config_.syslog, log::syslogOrigin(config_));
+        syslog_ = std::make_unique<log::SyslogForwarder>(config_.logPath, config_.syslog, log::syslogOrigin(config_));
     if (auto st = record("daemon-start", "", nlohmann::json{{"kiosk_id", config_.kioskId}, {"db_dir", config_.dbDir}}.dump(), true);
         !st)
         return st.error().context("the quarantine log cannot be written");

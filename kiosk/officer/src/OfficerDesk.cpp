@@ -179,7 +179,7 @@ OfficerReply OfficerDesk::status(const KioskView& kiosk) {
     } else {
         out.signatures = {"", 0, "unknown", true};
     }
-    for (const std::string& dir : {config_.spoolDir, std::filesystem::path(config_.log).parent_path().string()}) {
+    for (const std::string& dir : {config_.spoolDir, std::filesystem::path(config_.logPath).parent_path().string()}) {
         auto free = freeBytes(dir);
         out.disks.push_back({dir, free ? *free : 0, config_.minFreeSpace});
     }
@@ -290,25 +290,25 @@ OfficerReply OfficerDesk::registerDevice(const Session& who, const messages::Reg
     std::string before;
     unsigned mode = 0644;   // a new whitelist: readable, as the CLI's is
     struct stat st{};
-    const bool existed = ::stat(config_.policy.c_str(), &st) == 0;
+    const bool existed = ::stat(config_.whitelistPath.c_str(), &st) == 0;
     if (existed) {
-        auto text = readTextFile(config_.policy);
+        auto text = readTextFile(config_.whitelistPath);
         if (!text) return fail(ReplyCode::Failed, text.error().message);
         before = *text;
         mode = st.st_mode & 07777;   // the site's choice stays
     }
     const std::string after = before + *entry;
-    if (auto parsed = policy::parseWhitelist(after, config_.policy); !parsed)
+    if (auto parsed = policy::parseWhitelist(after, config_.whitelistPath); !parsed)
         return fail(ReplyCode::Failed, "the whitelist would not be valid: " + parsed.error().message);
-    if (auto written = writeFileAtomically(config_.policy, after, mode); !written) return fail(ReplyCode::Failed, written.error().message);
-    if (existed) (void)::chown(config_.policy.c_str(), st.st_uid, st.st_gid);   // and its owner
+    if (auto written = writeFileAtomically(config_.whitelistPath, after, mode); !written) return fail(ReplyCode::Failed, written.error().message);
+    if (existed) (void)::chown(config_.whitelistPath.c_str(), st.st_uid, st.st_gid);   // and its owner
     const json data = {{"by", caller(who)},        {"port", id.port},       {"vendor_id", a.vendorId}, {"product_id", a.productId},
                        {"serial", a.serial},      {"interfaces", a.interfaces}, {"owner", a.owner}, {"purpose", a.purpose},
-                       {"expires", a.expires},    {"whitelist", config_.policy},
+                       {"expires", a.expires},    {"whitelist", config_.whitelistPath},
                        {"whitelist_sha256", toHex(Sha256::of(std::string_view(after)))}};
     if (auto rec = record("whitelist-approval-added", d->ticketId, data); !rec) {
         // Not in the log, not in force.
-        (void)writeFileAtomically(config_.policy, before, mode);
+        (void)writeFileAtomically(config_.whitelistPath, before, mode);
         return fail(ReplyCode::Failed, "the approval could not be recorded (" + rec.error().message + "): nothing was changed");
     }
     return messages::RegisterReply{"approved until " + a.expires + " for " + a.owner + "; unplug the device and plug it in again to scan it"};

@@ -25,14 +25,14 @@ struct Desk {
         std::string t = (fs::temp_directory_path() / "qkiosk-desk-XXXXXX").string();
         REQUIRE(::mkdtemp(t.data()));
         dir = t;
-        config.log = (dir / "log.db").string();
+        config.logPath = (dir / "log.db").string();
         config.kioskKey = (dir / "kiosk.key").string();
         config.spoolDir = dir.string();
         config.officers.file = (dir / "officers").string();
         config.officers.lockoutFile = (dir / "lockout.json").string();
         config.officers.idleMinutes = 5;
         REQUIRE(officer::setPassword(config.officers, "山田", "correct horse 電池"));
-        auto opened = log::openSignedLog(config.log, config.kioskKey);
+        auto opened = log::openSignedLog(config.logPath, config.kioskKey);
         REQUIRE(opened);
         log = std::move(*opened);
         view.devices = &devices;

@@ -85,9 +85,9 @@ struct OfficerSettings {
 struct Config {
     std::string kioskId = "kiosk-1";
     std::string dbDir = "/var/lib/qkiosk/clamav";
-    std::string policy = "/etc/qkiosk/whitelist.toml";
+    std::string whitelistPath = "/etc/qkiosk/whitelist.toml";   // the `policy` key
     std::string unknownMedia = "scan";
-    std::string log = "/var/lib/qkiosk/log.db";
+    std::string logPath = "/var/lib/qkiosk/log.db";             // the `log` key
     std::string kioskKey = "/var/lib/qkiosk/kiosk.key";   // Ed25519: signs the log's chain head
     std::uint32_t logRetentionDays = 365;   // records younger than this can never be pruned
     std::string spoolDir = "/var/spool/qkiosk";
