@@ -1,5 +1,5 @@
 // One function per `qkiosk` subcommand. Each returns the process exit status:
-// 0 PASS/success, 1 FAIL/mismatch, 2 error (DESIGN.md).
+// 0 PASS/success, 1 FAIL/mismatch, 2 error (docs/design.md).
 #pragma once
 
 #include <string>

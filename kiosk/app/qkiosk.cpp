@@ -1,5 +1,5 @@
-// qkiosk: the kiosk's one command-line front end (DESIGN.md "Command-line
-// contract"). Dispatches to one file per subcommand.
+// qkiosk: the kiosk's one command-line front end (docs/design.md "Command
+// line"). Dispatches to one file per subcommand.
 #include <cstdio>
 #include <cstring>
 #include <exception>

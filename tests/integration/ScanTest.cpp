@@ -170,7 +170,7 @@ TEST_CASE("The manifest depends on the content only", "[scan][manifest]") {
     }
 }
 
-TEST_CASE("The JSON report follows DESIGN.md's schema", "[scan][report]") {
+TEST_CASE("The JSON report follows the schema of docs/design.md", "[scan][report]") {
     Workspace ws;
     ws.write("tree/a.txt", "a\n");
     const auto s = scanImage(ws, makeImage(ws, "s.img", "fat16", "none", ws.path() / "tree"));

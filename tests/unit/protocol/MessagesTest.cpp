@@ -42,7 +42,7 @@ TEST_CASE("A worker cannot send what the front end must not believe", "[Messages
     }
 }
 
-TEST_CASE("Reason codes have the names DESIGN.md gives them", "[Messages]") {
+TEST_CASE("Reason codes have the names docs/design.md gives them", "[Messages]") {
     CHECK(std::string(reasonCodeName(ReasonCode::TypeMismatch)) == "type-mismatch");
     CHECK(std::string(reasonCodeName(ReasonCode::BadUsb)) == "badusb");
     CHECK(reasonCodeFromName("encrypted-volume") == ReasonCode::EncryptedVolume);

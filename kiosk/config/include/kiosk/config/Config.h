@@ -1,4 +1,4 @@
-// The kiosk configuration (TOML, DESIGN.md "Kiosk config"), with every key
+// The kiosk configuration (TOML, docs/admin.md; the contract is docs/design.md), with every key
 // optional and documented defaults. Unknown keys are errors: a typo must not
 // silently loosen a limit. Errors name the file, line and column.
 #pragma once

@@ -1,4 +1,4 @@
-// The outcome of one scan session: the JSON report of DESIGN.md (see
+// The outcome of one scan session: the JSON report of docs/design.md (see
 // docs/report-format.md) as an immutable value, built by ScanSession.
 #pragma once
 
@@ -116,7 +116,7 @@ std::string newTicketId(TimePoint now = std::chrono::system_clock::now());
 // reason makes the verdict FAIL.
 void addReason(Report& r, proto::ReasonCode code, std::string path, std::string detail);
 
-// JSON text of the report (DESIGN.md's schema plus documented extensions).
+// JSON text of the report (the schema of docs/design.md plus documented extensions).
 std::string toJson(const Report& r);
 
 // JSON text of the report's "evidence" object (docs/report-format.md).

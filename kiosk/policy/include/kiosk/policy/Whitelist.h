@@ -1,4 +1,4 @@
-// The approved vendor devices (DESIGN.md "Whitelist"), parsed from TOML.
+// The approved vendor devices (docs/design.md, "Kiosk config and whitelist"), parsed from TOML.
 // Every field of an entry is required; errors name file, line and column.
 // A whitelist that fails to parse never means "allow all": the caller keeps
 // the error and refuses every device with it.

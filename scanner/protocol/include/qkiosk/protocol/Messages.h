@@ -43,7 +43,7 @@ enum class MsgType : std::uint16_t {
     Sandboxed = 50,
 };
 
-// Reason codes of DESIGN.md. Workers may only report the ones about media.
+// Reason codes (docs/design.md). Workers may only report the ones about media.
 enum class ReasonCode : std::uint8_t {
     Infected = 1,
     Unscannable,
