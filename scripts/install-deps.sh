@@ -18,7 +18,7 @@ runtime_pkgs=(mtools)
 fixture_pkgs=(dosfstools ntfs-3g e2fsprogs genisoimage xorriso fdisk exfatprogs
               zip python3 coreutils
               p7zip-full zstd lz4 lzip squashfs-tools wimtools qemu-utils nsis msitools
-              ewf-tools gdisk syslinux-utils isolinux)   # sgdisk, isohybrid and isolinux boot code for the layout tests; qemu-img and ewfacquire write the virtual disks the reader's tests open
+              ewf-tools gdisk syslinux-utils isolinux syslinux-common)   # sgdisk, isohybrid, the isolinux boot code and its ldlinux.c32 for the layout tests; qemu-img and ewfacquire write the virtual disks the reader's tests open
 test_pkgs=(catch2 clamav clamav-testfiles sleuthkit file umockdev libumockdev-dev
            qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
            clang libclang-rt-14-dev
