@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -40,6 +41,51 @@ std::string netNamespace(const std::string& pid) {
     return fs::read_symlink("/proc/" + pid + "/ns/net", ec).string();
 }
 
+// A worker's environment as the kernel holds it (NAME=value strings).
+std::vector<std::string> procEnviron(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    std::vector<std::string> out;
+    std::string entry;
+    while (std::getline(in, entry, '\0'))
+        if (!entry.empty()) out.push_back(entry);
+    return out;
+}
+
+// What the front end was started with that no worker may inherit: a preload
+// shim (here one that does not exist: ld.so only warns), malloc tuning, a
+// locale, a PATH of its own, any variable at all.
+struct HostileEnvironment {
+    HostileEnvironment() {
+        for (const auto& [k, v] : vars) {
+            if (const char* old = std::getenv(k)) saved.emplace_back(k, old);
+            ::setenv(k, v, 1);
+        }
+    }
+    ~HostileEnvironment() {
+        for (const auto& [k, v] : vars) ::unsetenv(k);
+        for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
+    }
+    static constexpr std::pair<const char*, const char*> vars[] = {
+        {"LD_PRELOAD", "/nonexistent/qkiosk-shim.so"}, {"MALLOC_PERTURB_", "85"}, {"LANG", "ja_JP.UTF-8"},
+        {"PATH", "/tmp/evil:/usr/bin:/bin"}, {"QKIOSK_TEST_INHERITED", "1"}};
+    std::vector<std::pair<std::string, std::string>> saved;
+};
+
+// A worker's environment is the explicit one, whatever the caller had.
+void checkCleanEnvironment(pid_t pid) {
+    INFO("pid " << pid);
+    const auto env = procEnviron(pid);
+    REQUIRE_FALSE(env.empty());
+    CHECK(env == workerEnvironment());
+    for (const auto& e : env) {
+        INFO(e);
+        const auto name = e.substr(0, e.find('='));
+        CHECK((name == "PATH" || name == "LC_ALL" || name == "QKIOSK_DEBUG" || name.ends_with("SAN_OPTIONS")));
+    }
+    CHECK(std::find(env.begin(), env.end(), "PATH=/usr/bin:/bin") != env.end());
+    CHECK(std::find(env.begin(), env.end(), "LC_ALL=C") != env.end());
+}
+
 void useBuiltWorkers() { ::setenv("QKIOSK_WORKER_DIR", fs::path(QKIOSK_BIN).parent_path().c_str(), 1); }
 
 // The kernel's view of a sandboxed worker.
@@ -60,9 +106,11 @@ void checkSandboxed(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("Both workers run with seccomp, no_new_privs, no capabilities, as a non-root user, off the network",
+TEST_CASE("Both workers run with seccomp, no_new_privs, no capabilities, as a non-root user, off the network, "
+          "in an environment of their own",
           "[sandbox]") {
     useBuiltWorkers();
+    HostileEnvironment hostile;
     Workspace ws;
     WorkerLimits limits;   // nobody, as in the default config
     // The workers' user must reach its private folder, as it does in /dev/shm.
@@ -79,6 +127,7 @@ TEST_CASE("Both workers run with seccomp, no_new_privs, no capabilities, as a no
         REQUIRE(sb);
         CHECK_THAT(sb->summary, Catch::Contains("seccomp") && Catch::Contains("no_new_privs"));
         checkSandboxed(reader->pid());
+        checkCleanEnvironment(reader->pid());
     }
 
     SECTION("the scan worker of every session, a fresh one each time, while the engine stays loaded") {
@@ -97,6 +146,7 @@ TEST_CASE("Both workers run with seccomp, no_new_privs, no capabilities, as a no
             REQUIRE(first->has_value());
             REQUIRE(proto::decodeSandboxed((*first)->frame));
             checkSandboxed(worker->pid());
+            checkCleanEnvironment(worker->pid());
             CHECK(worker->pid() != previous);
             previous = worker->pid();
             // The first session's worker is killed as a crash would; the next one still comes.

@@ -11,9 +11,23 @@
 #include <cstring>
 #include <filesystem>
 
-extern char** environ;
-
 namespace kiosk {
+
+std::vector<std::string> workerEnvironment() {
+    std::vector<std::string> env{"PATH=/usr/bin:/bin", "LC_ALL=C"};
+    auto pass = [&env](const char* name) {
+        if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+    };
+    pass("QKIOSK_DEBUG");
+#if defined(__SANITIZE_ADDRESS__)
+    // A sanitizer build's own runtime options (the tests' leak suppressions);
+    // a release build has no runtime that would read them, so they are not passed.
+    pass("ASAN_OPTIONS");
+    pass("UBSAN_OPTIONS");
+    pass("LSAN_OPTIONS");
+#endif
+    return env;
+}
 
 std::string workerPath(const std::string& name) {
     if (const char* dir = std::getenv("QKIOSK_WORKER_DIR"); dir && *dir) return std::string(dir) + "/" + name;
@@ -44,8 +58,12 @@ Result<WorkerProcess> WorkerProcess::start(const std::string& executable, const 
     argv.push_back(const_cast<char*>(executable.c_str()));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    const auto envStrings = workerEnvironment();
+    std::vector<char*> envp;
+    for (const auto& e : envStrings) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, executable.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = ::posix_spawn(&pid, executable.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) return makeError("cannot start " + executable + ": " + std::strerror(rc));
     return WorkerProcess(pid, std::move(parentEnd), std::filesystem::path(executable).filename().string());

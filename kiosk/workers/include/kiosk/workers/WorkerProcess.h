@@ -1,6 +1,9 @@
 // Starts a worker executable (qkiosk-reader, qkiosk-scanner) with one end of a
 // SOCK_SEQPACKET pair as its fd 3, stdin from /dev/null, stderr inherited,
-// and nothing else: every other descriptor is close-on-exec.
+// and nothing else: every other descriptor is close-on-exec. Its environment
+// is workerEnvironment(), never the caller's: nothing the front end was
+// started with (LD_PRELOAD, MALLOC_*, a locale, a PATH) reaches a process
+// that parses hostile bytes.
 #pragma once
 
 #include <sys/types.h>
@@ -45,6 +48,11 @@ private:
     std::string ended_;
     bool reaped_ = false;
 };
+
+// A worker's whole environment: PATH=/usr/bin:/bin, LC_ALL=C, and
+// QKIOSK_DEBUG if the caller has it (libclamav's debug output); in a
+// sanitizer build also the sanitizers' own *SAN_OPTIONS.
+std::vector<std::string> workerEnvironment();
 
 // Where the worker executables are: $QKIOSK_WORKER_DIR, else next to the
 // running qkiosk, else ../libexec/qkiosk relative to it.
